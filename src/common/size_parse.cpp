@@ -6,7 +6,7 @@
 namespace nvmefs {
 
 std::optional<uint64_t> parse_uint(std::string_view s) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
+  if (s.empty()) return std::nullopt;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return std::nullopt;
@@ -20,8 +20,9 @@ std::optional<uint64_t> parse_uint(std::string_view s) {
 std::optional<int64_t> parse_int(std::string_view s) {
   bool neg = !s.empty() && s[0] == '-';
   auto u = parse_uint(neg ? s.substr(1) : s);
-  if (!u || *u > uint64_t(std::numeric_limits<int64_t>::max())) return std::nullopt;
-  return neg ? -int64_t(*u) : int64_t(*u);
+  uint64_t limit = uint64_t(std::numeric_limits<int64_t>::max()) + (neg ? 1 : 0);  // |INT64_MIN| = MAX + 1
+  if (!u || *u > limit) return std::nullopt;
+  return neg ? int64_t(0 - *u) : int64_t(*u);  // two's complement wrap gives INT64_MIN for MAX + 1
 }
 
 std::optional<uint64_t> parse_size(std::string_view s) {

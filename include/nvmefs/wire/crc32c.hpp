@@ -21,4 +21,9 @@ inline uint32_t crc32c(std::span<const uint8_t> s) { return crc32c(s.data(), s.s
 // True when the hardware path is in use (reported by nvmefs-perf).
 bool crc32c_is_hardware();
 
+namespace detail {
+// The table-driven path, always available (tests compare it with the hardware one).
+uint32_t crc32c_update_software(uint32_t crc, const void* data, size_t len);
+}  // namespace detail
+
 }  // namespace nvmefs::wire

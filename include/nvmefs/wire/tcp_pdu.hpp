@@ -46,8 +46,10 @@ inline constexpr size_t kR2tHlen = 24;
 // Largest header + header digest + padding any valid PDU can have before its data:
 // PDO is one byte, so data never starts past offset 255.
 inline constexpr size_t kMaxHeaderArea = 256;
-// TermReq carries at most this much of the offending PDU header (TCP §3.6.2.4/5).
-inline constexpr size_t kMaxTermReqData = 152;
+// TermReq carries at most this much of the offending PDU header, so its PLEN
+// is at most 152 bytes (TCP §3.6.2.4/5).
+inline constexpr size_t kMaxTermReqData = 128;
+inline constexpr size_t kMaxTermReqPlen = kTermReqHlen + kMaxTermReqData;
 
 // Fatal error status for TermReq (TCP §3.6.2.4 Figure 15).
 enum class TermFes : uint16_t {
@@ -90,6 +92,9 @@ enum class PduError : uint8_t {
 std::string_view pdu_error_name(PduError e);
 // The TermReq FES matching a parse error (for the side that must send one).
 TermFes term_fes_for(PduError e);
+// The matching FEI: offset of the offending common header field (0 for the
+// PDU type and for errors in type-specific fields or digests).
+uint32_t term_fei_for(PduError e);
 
 // Which side is parsing: a host receives C2H PDUs, a controller H2C ones.
 enum class Receiver : uint8_t { Host, Controller };
@@ -97,10 +102,12 @@ enum class Receiver : uint8_t { Host, Controller };
 // Parses the first 8 bytes. Checks: type is one `receiver` may get, HLEN is
 // the type's fixed value, PLEN >= HLEN (+ digest) and <= max_plen, the digest
 // flags match `digests` (ICReq/ICResp/TermReq never carry digests), PDO is 0
-// for PDUs without data or else >= HLEN(+HDGST), <= PLEN, a multiple of
-// `pda_bytes` when that is non-zero (TCP §3.6.2 "PDU Data Alignment").
+// for PDUs without data or else >= HLEN(+HDGST), < PLEN, a multiple of
+// (pda_field + 1) * 4 when pda_field (the receiver's own HPDA or CPDA) is
+// non-zero (TCP §3.6.2 "PDU Data Alignment"), SUCCESS only with LAST_PDU.
+// TermReq PLEN is 24..152; its data (the offending header) starts at HLEN.
 PduError parse_common_header(std::span<const uint8_t> bytes, Receiver receiver, Digests digests,
-                             uint32_t max_plen, CommonHeader& out);
+                             uint32_t max_plen, CommonHeader& out, uint8_t pda_field = 0);
 
 // Number of bytes from the PDU start up to and including the header digest;
 // the receiver reads this many bytes before it knows where data begins.
@@ -152,7 +159,8 @@ struct R2t {
 
 // Encoders write the header area (CH + PDU-specific header + header digest
 // if enabled + padding up to PDO) into `out`, which must hold at least
-// kMaxHeaderArea bytes, and return its length. For PDUs with data, the
+// kMaxHeaderArea bytes, and return its length (0 if `out` is too small, or
+// for encode_term_req a type that is not a TermReq). For PDUs with data, the
 // caller sends `data_len` bytes of data next, then the data digest if
 // enabled (see crc32c.hpp). PLEN accounts for all of it.
 size_t encode_icreq(const IcReq& r, std::span<uint8_t> out);
