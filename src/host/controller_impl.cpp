@@ -1,0 +1,390 @@
+#include "controller_impl.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/core.h>
+
+#include "connect_error.hpp"
+#include "nvmefs/common/error.hpp"
+#include "nvmefs/common/log.hpp"
+#include "nvmefs/transport/tcp.hpp"
+
+namespace nvmefs::host {
+
+using transport::DataDir;
+
+namespace {
+
+constexpr uint16_t kAdminQueueEntries = 32;
+constexpr uint32_t kAdminMaxInline = 8192;      // NVMe/TCP §3.3.2: admin queue in-capsule data limit
+constexpr uint32_t kShutdownTimeoutMs = 5000;   // bound on CSTS.SHST (Linux: nvme_core shutdown_timeout)
+constexpr uint32_t kTimerTickMs = 100;
+constexpr uint8_t kFeatureNumberOfQueues = 0x07;
+
+// CC (NVMe Base 2.0 §3.1.4.5): EN bit 0, CSS 6:4 = 000b (NVM), MPS 10:7 = 0
+// (4 KiB), AMS 13:11 = 0 (round robin), SHN 15:14, IOSQES 19:16 = 6 (64 B), IOCQES 23:20 = 4 (16 B).
+constexpr uint32_t kCcEnable = 1u | (6u << 16) | (4u << 20);
+constexpr uint32_t kCcShnNormal = 1u << 14;
+// CSTS (§3.1.4.6): RDY bit 0, CFS bit 1, SHST 3:2 (10b = shutdown complete).
+constexpr uint32_t kCstsRdy = 1u << 0;
+constexpr uint32_t kCstsCfs = 1u << 1;
+constexpr uint32_t kCstsShstMask = 3u << 2;
+constexpr uint32_t kCstsShstComplete = 2u << 2;
+
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  int err = 0;
+  wire::Cqe cqe;
+};
+
+void wake_waiter(void* ctx, int err, const wire::Cqe* cqe) {
+  auto* w = static_cast<Waiter*>(ctx);
+  std::lock_guard lk(w->mu);
+  w->err = err;
+  if (cqe) w->cqe = *cqe;
+  w->done = true;
+  w->cv.notify_one();
+}
+
+void keep_alive_done(void*, int err, const wire::Cqe* cqe) {
+  if (err == 0 && cqe && cqe->status() != 0)
+    log::warn("keep alive failed: status {:#x} ({})", cqe->status(), wire::status_name(cqe->status()));
+}
+
+// Data direction of an admin or fabrics command: opcode (or FCTYPE) bits 1:0
+// (NVMe Base 2.0 §5 Figure 28; NVMe-oF 1.1 §2.1).
+DataDir direction_of(const wire::Sqe& sqe) {
+  const uint8_t code = sqe.opcode() == wire::kFabricsOpcode ? sqe.fctype() : sqe.opcode();
+  switch (code & 3) {
+    case 1: return DataDir::ToController;
+    case 2: return DataDir::FromController;
+    default: return DataDir::None;
+  }
+}
+
+uint32_t online_cpus() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? uint32_t(n) : 1;
+}
+
+}  // namespace
+
+ControllerImpl::ControllerImpl(const ConnectOptions& opts, bool discovery) : opts_(opts), discovery_(discovery) {}
+
+ControllerImpl::~ControllerImpl() { disconnect(); }
+
+std::string ControllerImpl::where() const {
+  const auto& t = opts_.target;
+  return t.traddr.find(':') != std::string::npos ? fmt::format("[{}]:{}", t.traddr, t.trsvcid)
+                                                 : fmt::format("{}:{}", t.traddr, t.trsvcid);
+}
+
+uint32_t ControllerImpl::bring_up_ms_left() const {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(bring_up_deadline_ - Clock::now()).count();
+  if (left <= 0)
+    throw Error(fmt::format("connect to {}: timed out after {} s", where(), opts_.connect_timeout_ms / 1000.0),
+                ETIMEDOUT);
+  return uint32_t(left);
+}
+
+void ControllerImpl::bring_up() {
+  bring_up_deadline_ = Clock::now() + std::chrono::milliseconds(opts_.connect_timeout_ms);
+  host_ = resolve_host_identity(opts_);
+  start_timer();
+  admin_ = open_queue(0, kAdminQueueEntries);
+  live_ = true;
+
+  info_.cap = property_get(wire::kPropCap, true);
+  info_.vs = uint32_t(property_get(wire::kPropVs, false));
+  enable();
+  identify_controller();
+  if (!discovery_) {
+    const uint16_t nr = negotiate_queue_count();
+    const uint32_t mqes = uint32_t(info_.cap & 0xFFFF) + 1;  // CAP.MQES is 0-based
+    info_.queue_size = uint16_t(std::clamp<uint32_t>(std::min(opts_.queue_size, mqes), 2, 1024));
+    find_namespaces();
+    for (uint16_t qid = 1; qid <= nr; ++qid) io_->queues.push_back(open_queue(qid, info_.queue_size));
+    info_.nr_io_queues = nr;
+  }
+  bringing_up_ = false;
+  log::info("connected to {} on {}: cntlid {}, {} I/O queues of {}, {} namespaces", info_.subnqn, where(),
+            info_.cntlid, info_.nr_io_queues, info_.queue_size, namespaces_.size());
+}
+
+std::unique_ptr<Queue> ControllerImpl::open_queue(uint16_t qid, uint16_t entries) {
+  transport::TcpParams p;
+  p.qid = qid;
+  p.nr_cids = uint16_t(entries - 1);  // an SQ of N entries holds N-1 commands
+  p.header_digest = opts_.hdr_digest;
+  p.data_digest = opts_.data_digest;
+  p.max_inline_data = qid == 0 ? kAdminMaxInline : info_.ioccsz_bytes;
+  p.max_data_len = kMaxCommandData;
+  p.trace = opts_.trace;
+  if (opts_.target.trtype != "tcp")
+    throw Error(fmt::format("transport '{}' is not supported (only tcp)", opts_.target.trtype), EPROTONOSUPPORT);
+  auto qp = transport::tcp_connect(opts_.target.traddr, opts_.target.trsvcid, p, bring_up_ms_left());
+  if (qid == 0) {
+    info_.header_digest = qp->header_digest();
+    info_.data_digest = qp->data_digest();
+    info_.maxh2cdata = qp->max_h2c_data();
+  }
+  auto q = std::make_unique<Queue>(qid, p.nr_cids, std::move(qp),
+                                   qid == 0 ? opts_.admin_timeout_ms : opts_.io_timeout_ms, opts_.trace,
+                                   [this](Queue& q, int err, const std::string& why) { on_queue_broken(q, err, why); });
+  q->start();
+  fabrics_connect(*q, qid, entries);
+  return q;
+}
+
+void ControllerImpl::fabrics_connect(Queue& q, uint16_t qid, uint16_t entries) {
+  // NVMe-oF 1.1 §3.3: Connect data carries host ID, CNTLID (FFFFh on the admin
+  // queue: any controller, dynamic model), subsystem and host NQNs.
+  nvmf_connect_data data{};
+  std::memcpy(data.hostid, host_.id.data(), sizeof data.hostid);
+  wire::put_le16(reinterpret_cast<uint8_t*>(&data.cntlid), qid == 0 ? 0xFFFF : info_.cntlid);
+  std::strncpy(data.subsysnqn, opts_.target.subnqn.c_str(), sizeof data.subsysnqn - 1);
+  std::strncpy(data.hostnqn, host_.nqn.c_str(), sizeof data.hostnqn - 1);
+  const uint32_t kato_ms = qid == 0 && !discovery_ ? opts_.keep_alive_tmo * 1000 : 0;
+  const auto sqe = wire::cmd::connect(qid, uint16_t(entries - 1), kato_ms, false);
+
+  wire::Cqe cqe;
+  int r = run(q, sqe, &data, sizeof data, DataDir::ToController, &cqe, bring_up_ms_left());
+  if (r == -ETIMEDOUT)
+    throw Error(fmt::format("connect to {}: no answer to Fabrics Connect (qid {}) within {} s", where(), qid,
+                            opts_.connect_timeout_ms / 1000.0),
+                ETIMEDOUT);
+  if (r != 0 && r != -EIO) throw Error(fmt::format("connect to {}: connection lost during Fabrics Connect", where()), -r);
+  if (cqe.status() != 0) throw Error(describe_connect_failure(cqe, opts_.target.subnqn, host_.nqn, where()), EIO);
+  if (qid == 0) {
+    info_.cntlid = uint16_t(cqe.dw0() & 0xFFFF);
+    info_.kato_ms = kato_ms;
+    if (cqe.dw0() >> 16)  // AUTHREQ (NVMe-oF 1.1 §3.3 Figure 21)
+      throw Error(fmt::format("{} on {} requires in-band authentication (DH-HMAC-CHAP), which is not supported",
+                              opts_.target.subnqn, where()),
+                  EACCES);
+  }
+}
+
+int ControllerImpl::run(Queue& q, const wire::Sqe& sqe, void* data, uint32_t len, DataDir dir, wire::Cqe* cqe,
+                        uint32_t timeout_ms) {
+  Waiter w;
+  int r;
+  // The admin queue has 31 slots; callers beyond that wait briefly for one.
+  const auto give_up = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while ((r = q.issue(sqe, data, len, dir, wake_waiter, &w, timeout_ms)) == -EAGAIN) {
+    if (Clock::now() > give_up) return -EBUSY;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (r < 0) return r;
+  std::unique_lock lk(w.mu);
+  // The timer fails the command at its deadline; this bound only guards against a stuck timer.
+  if (!w.cv.wait_for(lk, std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(5), [&] { return w.done; })) {
+    q.abort(-ETIMEDOUT, "command timed out");
+    w.cv.wait(lk, [&] { return w.done; });  // on_broken completes it
+  }
+  if (cqe) *cqe = w.cqe;
+  if (w.err) return w.err;
+  return w.cqe.status() == 0 ? 0 : -EIO;
+}
+
+wire::Cqe ControllerImpl::setup_command(const char* what, const wire::Sqe& sqe, void* data, uint32_t len,
+                                        DataDir dir) {
+  wire::Cqe cqe;
+  int r = run(*admin_, sqe, data, len, dir, &cqe, std::min(opts_.admin_timeout_ms, bring_up_ms_left()));
+  if (r == -EIO)
+    throw Error(fmt::format("{} on {}: {} failed with status {:#x} ({})", opts_.target.subnqn, where(), what,
+                            cqe.status(), wire::status_name(cqe.status())),
+                EIO);
+  if (r == -ETIMEDOUT) throw Error(fmt::format("{} on {}: {} timed out", opts_.target.subnqn, where(), what), ETIMEDOUT);
+  if (r != 0)
+    throw Error(fmt::format("{} on {}: {} failed: {}", opts_.target.subnqn, where(), what, std::strerror(-r)), -r);
+  return cqe;
+}
+
+uint64_t ControllerImpl::property_get(uint32_t offset, bool eight_bytes) {
+  auto cqe = setup_command("Property Get", wire::cmd::property_get(offset, eight_bytes));
+  return eight_bytes ? cqe.result64() : cqe.dw0();
+}
+
+void ControllerImpl::enable() {
+  // NVMe Base 2.0 §3.5.2 steps: CC.EN=1, then CSTS.RDY within CAP.TO (500 ms units).
+  setup_command("Property Set CC", wire::cmd::property_set(wire::kPropCc, kCcEnable, false));
+  enabled_ = true;
+  const uint32_t to_ms = uint32_t((info_.cap >> 24) & 0xFF) * 500;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(std::max<uint32_t>(to_ms, 500));
+  for (;;) {
+    const uint32_t csts = uint32_t(property_get(wire::kPropCsts, false));
+    if (csts & kCstsCfs) throw Error(fmt::format("{} on {}: controller fatal status while enabling", opts_.target.subnqn, where()), EIO);
+    if (csts & kCstsRdy) return;
+    if (Clock::now() > deadline)
+      throw Error(fmt::format("{} on {}: controller not ready after {} ms (CAP.TO)", opts_.target.subnqn, where(), to_ms),
+                  ETIMEDOUT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void ControllerImpl::identify_controller() {
+  auto& id = info_.id;
+  setup_command("Identify Controller", wire::cmd::identify(NVME_IDENTIFY_CNS_CTRL, 0), &id, sizeof id,
+                DataDir::FromController);
+  info_.model = wire::ascii_field(id.mn, sizeof id.mn);
+  info_.serial = wire::ascii_field(id.sn, sizeof id.sn);
+  info_.firmware = wire::ascii_field(id.fr, sizeof id.fr);
+  info_.subnqn = wire::ascii_field(id.subnqn, sizeof id.subnqn);
+  // MDTS: 2^MDTS units of the minimum page size CAP.MPSMIN (bits 51:48), 0 = no limit (NVMe Base §5.17.2.1).
+  if (id.mdts) {
+    const uint64_t page = 4096ull << ((info_.cap >> 48) & 0xF);
+    info_.mdts_bytes = uint32_t(std::min<uint64_t>(page << std::min<unsigned>(id.mdts, 20), 1u << 31));
+  }
+  // IOCCSZ: I/O command capsule size in 16-byte units, the 64-byte SQE included (NVMe-oF 1.1 §4.1).
+  const uint32_t ioccsz = wire::get_le32(reinterpret_cast<const uint8_t*>(&id.ioccsz));
+  info_.ioccsz_bytes = ioccsz >= 4 ? ioccsz * 16 - 64 : 0;
+}
+
+uint16_t ControllerImpl::negotiate_queue_count() {
+  const uint32_t asked = std::clamp<uint32_t>(opts_.nr_io_queues ? opts_.nr_io_queues : online_cpus(), 1, 65535);
+  // NVMe Base 2.0 §5.27.1.5: NSQR CDW11[15:0], NCQR [31:16], both 0-based; DW0 gives what was allocated.
+  auto cqe = setup_command("Set Features (Number of Queues)",
+                           wire::cmd::set_features(kFeatureNumberOfQueues, (asked - 1) | ((asked - 1) << 16)));
+  const uint32_t granted = std::min(cqe.dw0() & 0xFFFF, cqe.dw0() >> 16) + 1;
+  return uint16_t(std::min(asked, granted));
+}
+
+void ControllerImpl::find_namespaces() {
+  // Identify CNS 02h: active NSIDs greater than the given one, 1024 per page, zero-terminated.
+  std::vector<uint32_t> nsids;
+  uint32_t after = 0;
+  for (;;) {
+    nvme_ns_list list{};
+    setup_command("Identify active namespace list", wire::cmd::identify(NVME_IDENTIFY_CNS_NS_ACTIVE_LIST, after),
+                  &list, sizeof list, DataDir::FromController);
+    size_t n = 0;
+    for (; n < NVME_ID_NS_LIST_MAX; ++n) {
+      uint32_t nsid = wire::get_le32(reinterpret_cast<const uint8_t*>(&list.ns[n]));
+      if (nsid == 0 || nsid <= after) break;  // end of list, or a list out of order
+      nsids.push_back(nsid);
+      after = nsid;
+    }
+    if (n < NVME_ID_NS_LIST_MAX) break;
+  }
+  NamespaceLimits limits;
+  limits.mdts_bytes = info_.mdts_bytes;
+  limits.volatile_write_cache = info_.id.vwc & 1;
+  const uint16_t oncs = wire::get_le16(reinterpret_cast<const uint8_t*>(&info_.id.oncs));
+  limits.dataset_management = oncs & NVME_CTRL_ONCS_DSM;
+  limits.write_zeroes = oncs & NVME_CTRL_ONCS_WRITE_ZEROES;
+  for (uint32_t nsid : nsids) {
+    nvme_id_ns id{};
+    setup_command("Identify Namespace", wire::cmd::identify(NVME_IDENTIFY_CNS_NS, nsid), &id, sizeof id,
+                  DataDir::FromController);
+    if (id.nsze == 0) continue;  // allocated but not attached/usable
+    try {
+      namespaces_.push_back(std::make_shared<NamespaceImpl>(nsid, id, limits, io_));
+    } catch (const Error& e) {
+      log::warn("{}: skipping: {}", opts_.target.subnqn, e.what());
+    }
+  }
+}
+
+std::vector<std::shared_ptr<Namespace>> ControllerImpl::namespaces() const {
+  return {namespaces_.begin(), namespaces_.end()};
+}
+
+std::shared_ptr<Namespace> ControllerImpl::ns(uint32_t nsid) const {
+  for (const auto& n : namespaces_)
+    if (n->nsid() == nsid) return n;
+  return nullptr;
+}
+
+int ControllerImpl::admin_command(wire::Sqe sqe, void* data, uint32_t len, wire::Cqe* cqe) {
+  if (!admin_ || len > kMaxCommandData) return admin_ ? -EINVAL : -ENOTCONN;
+  const DataDir dir = len ? direction_of(sqe) : DataDir::None;
+  return run(*admin_, sqe, data, len, dir, cqe, opts_.admin_timeout_ms);
+}
+
+void ControllerImpl::start_timer() {
+  timer_ = std::thread([this] { timer_loop(); });
+}
+
+void ControllerImpl::timer_loop() {
+  const uint32_t ka_interval = discovery_ ? 0 : opts_.keep_alive_tmo * 1000 / 2;
+  uint64_t next_ka = now_ms() + ka_interval;
+  std::unique_lock lk(timer_mu_);
+  while (!timer_cv_.wait_for(lk, std::chrono::milliseconds(kTimerTickMs), [&] { return timer_stop_; })) {
+    const uint64_t now = now_ms();
+    auto check = [&](Queue& q) {
+      if (q.live() && q.has_expired(now)) {
+        log::error("{} on {}: command on queue {} timed out", opts_.target.subnqn, where(), q.qid());
+        q.abort(-ETIMEDOUT, "command timed out");
+      }
+    };
+    if (admin_) check(*admin_);
+    if (!bringing_up_)
+      for (auto& q : io_->queues) check(*q);
+    // Keep Alive every KATO/2 (NVMe Base 2.0 §3.9); skipped when all admin slots are busy.
+    if (ka_interval && live_ && !bringing_up_ && now >= next_ka) {
+      next_ka = now + ka_interval;
+      admin_->issue(wire::cmd::keep_alive(), nullptr, 0, DataDir::None, keep_alive_done, nullptr);
+    }
+  }
+}
+
+void ControllerImpl::on_queue_broken(Queue& q, int err, const std::string& why) {
+  if (closing_) return;
+  if (live_.exchange(false))
+    log::error("{} on {}: queue {} failed ({}); controller is down", opts_.target.subnqn, where(), q.qid(), why);
+  // One queue down means the controller is down (a reconnect would start here).
+  if (admin_ && admin_.get() != &q) admin_->abort(-ENOTCONN, "controller failed");
+  if (!bringing_up_)
+    for (auto& other : io_->queues)
+      if (other.get() != &q) other->abort(-ENOTCONN, "controller failed");
+  (void)err;
+}
+
+void ControllerImpl::shutdown_controller() {
+  // NVMe Base 2.0 §3.6.1: CC.SHN = 01b, then wait for CSTS.SHST = 10b (bounded).
+  wire::Cqe cqe;
+  const auto set = wire::cmd::property_set(wire::kPropCc, kCcEnable | kCcShnNormal, false);
+  if (run(*admin_, set, nullptr, 0, DataDir::None, &cqe, kShutdownTimeoutMs) != 0) return;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(kShutdownTimeoutMs);
+  while (Clock::now() < deadline) {
+    if (run(*admin_, wire::cmd::property_get(wire::kPropCsts, false), nullptr, 0, DataDir::None, &cqe,
+            kShutdownTimeoutMs) != 0)
+      return;
+    if ((cqe.dw0() & kCstsShstMask) == kCstsShstComplete) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  log::warn("{} on {}: shutdown not complete after {} ms", opts_.target.subnqn, where(), kShutdownTimeoutMs);
+}
+
+void ControllerImpl::disconnect() {
+  std::call_once(disconnect_once_, [this] {
+    closing_ = true;
+    const bool orderly = live_ && enabled_;
+    for (auto& q : io_->queues) q->close();  // in-flight I/O completes with -ENOTCONN
+    if (admin_ && orderly) shutdown_controller();
+    live_ = false;
+    {
+      std::lock_guard lk(timer_mu_);
+      timer_stop_ = true;
+    }
+    timer_cv_.notify_all();
+    if (timer_.joinable()) timer_.join();
+    if (admin_) admin_->close();
+  });
+}
+
+std::unique_ptr<Controller> Controller::connect(const ConnectOptions& opts) {
+  ConnectOptions o = opts;
+  if (o.target.trsvcid.empty()) o.target.trsvcid = kDefaultIoPort;
+  auto c = std::make_unique<ControllerImpl>(o, false);
+  c->bring_up();  // on throw, the destructor tears down what exists
+  return c;
+}
+
+}  // namespace nvmefs::host

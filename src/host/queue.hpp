@@ -1,0 +1,128 @@
+// One NVMe queue of a controller (admin or I/O) on top of a transport queue
+// pair: a preallocated array of command slots (CID = slot index), a free list,
+// an intrusive FIFO of IoRequests waiting for a slot, and per-slot deadlines
+// the controller's timer checks. Nothing here allocates after construction.
+//
+// Threads: issue()/submit_io() run on any thread; completions and the
+// "broken" report run on the transport's receive thread, which also resumes
+// waiting requests. mu_ guards slots, the free list and the FIFO; it is never
+// held while sending or while calling a completion.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "nvmefs/block_device.hpp"
+#include "nvmefs/transport/queue_pair.hpp"
+#include "nvmefs/wire/nvme_cmd.hpp"
+
+namespace nvmefs::host {
+
+// Monotonic milliseconds, the unit of slot deadlines.
+inline uint64_t now_ms() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count());
+}
+
+struct Slot;
+// Called once per command, after its slot was freed: err is 0 or -errno; cqe
+// is null when the command never completed (connection broken, timeout).
+using SlotDone = void (*)(void* ctx, int err, const wire::Cqe* cqe);
+
+struct Slot {
+  uint16_t cid = 0;
+  std::atomic<uint64_t> deadline_ms{0};  // 0 = free
+  Slot* next_free = nullptr;
+  SlotDone done = nullptr;
+  void* ctx = nullptr;        // owner of the command (IoRequest, waiter, controller)
+  nvme_dsm_range dsm{};       // data of a Deallocate command
+  wire::Sqe sqe;              // as sent (for the trace and for a future re-queue)
+};
+
+// One command of an IoRequest, produced by its splitter (the Namespace).
+struct IoPiece {
+  wire::Sqe sqe;
+  void* data = nullptr;
+  uint32_t len = 0;
+  transport::DataDir dir = transport::DataDir::None;
+};
+
+// Cuts IoRequests into commands. req->exec_ points to the splitter.
+class IoSplitter {
+ public:
+  virtual ~IoSplitter() = default;
+  // Fills the next command of `req` (dsm: storage for DSM range data) and
+  // advances req->cursor_; false when everything was dispatched.
+  virtual bool next_piece(IoRequest* req, nvme_dsm_range& dsm, IoPiece& piece) = 0;
+};
+
+class Queue final : public transport::QueueEvents {
+ public:
+  // on_broken is called (on the receive thread) once the connection is gone,
+  // after every command of this queue was completed with an error.
+  Queue(uint16_t qid, uint16_t nr_slots, std::unique_ptr<transport::QueuePair> qp, uint32_t timeout_ms, bool trace,
+        std::function<void(Queue&, int, const std::string&)> on_broken);
+  ~Queue() override;
+
+  uint16_t qid() const { return qid_; }
+  transport::QueuePair& transport() { return *qp_; }
+  void start() { qp_->start(this); }
+
+  // Sends one command; `done(slot, ...)` runs exactly once when it returns 0.
+  // -EAGAIN: no free slot; -ENOTCONN: the queue is down. timeout_ms 0 = the queue's default.
+  int issue(const wire::Sqe& sqe, void* data, uint32_t len, transport::DataDir dir, SlotDone done, void* ctx,
+            uint32_t timeout_ms = 0);
+
+  // Dispatches an IoRequest (req->exec_ = its IoSplitter, pending_ = 1 set by
+  // the caller as the dispatch guard). Never blocks for I/O: when slots run
+  // out the request waits in the FIFO and the completion path resumes it.
+  void submit_io(IoRequest* req);
+
+  // The earliest-expired command, if its deadline passed (for the timer).
+  bool has_expired(uint64_t now) const;
+  // Breaks the connection; every command completes with `err`.
+  void abort(int err, const std::string& why) { qp_->abort(err, why); }
+  // Closes the transport (joins its receive thread).
+  void close() { qp_->close(); }
+  bool live() const { return live_.load(); }
+
+ private:
+  void on_completion(const wire::Cqe& cqe) override;
+  void on_broken(int err, const std::string& why) override;
+
+  Slot* take_slot();             // under mu_
+  void release_slot(Slot* s);    // under mu_
+  // Sends pieces of `req` while slots last; queues it (at the front when
+  // `resumed`) when they run out.
+  void dispatch(IoRequest* req, bool resumed);
+  void enqueue_waiting(IoRequest* req, bool at_front);  // under mu_
+  void send(Slot* s, void* data, uint32_t len, transport::DataDir dir);
+  void resume_waiting();
+  void fill(Slot* s, const wire::Sqe& sqe, SlotDone done, void* ctx, uint32_t timeout_ms);  // under mu_
+
+  const uint16_t qid_;
+  std::unique_ptr<transport::QueuePair> qp_;
+  const uint32_t timeout_ms_;
+  const bool trace_;
+  std::function<void(Queue&, int, const std::string&)> on_broken_;
+  std::vector<Slot> slots_;
+
+  mutable std::mutex mu_;
+  Slot* free_ = nullptr;
+  IoRequest* wait_head_ = nullptr;  // FIFO of requests waiting for slots (linked by next_)
+  IoRequest* wait_tail_ = nullptr;
+  std::atomic<bool> live_{true};
+};
+
+// Completion of one piece of an IoRequest; completes the request when it was
+// the last one (first error wins).
+void finish_io_piece(IoRequest* req, int err, uint16_t status);
+
+}  // namespace nvmefs::host
