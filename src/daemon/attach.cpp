@@ -1,0 +1,63 @@
+#include "attach.hpp"
+
+#include <set>
+
+#include "identity.hpp"
+#include "nvmefs/cache/block_cache.hpp"
+#include "nvmefs/common/error.hpp"
+#include "nvmefs/common/log.hpp"
+#include "nvmefs/common/uri.hpp"
+
+namespace nvmefs::daemon {
+namespace {
+
+std::vector<fs::FileSpec> namespace_files(host::Controller& ctrl, const Config& cfg) {
+  std::vector<fs::FileSpec> files;
+  for (const auto& ns : ctrl.namespaces()) {
+    fs::FileSpec f;
+    f.name = "ns" + std::to_string(ns->nsid());
+    f.dev = std::shared_ptr<BlockDevice>(cache::make_block_cache(ns, cfg.cache));
+    f.lba_size = ns->info().block_size;
+    f.read_only = ns->info().read_only;
+    f.xattrs = namespace_xattrs(ctrl, *ns);
+    files.push_back(std::move(f));
+  }
+  return files;
+}
+
+// A discovery log entry may name a wildcard address (the target listens on
+// every interface): then reach it through the discovery controller's address.
+std::string reachable_addr(const wire::DiscoveryEntry& e, const std::string& discovery_addr) {
+  if (e.traddr.empty() || e.traddr == "0.0.0.0" || e.traddr == "::") return discovery_addr;
+  return e.traddr;
+}
+
+}  // namespace
+
+Attached attach(const Config& cfg) {
+  Attached a;
+  if (!cfg.discovery) {
+    a.controllers.push_back(host::Controller::connect(cfg.connect));
+    a.root.files = namespace_files(*a.controllers.back(), cfg);
+    if (a.root.files.empty()) throw Error(cfg.connect.target.subnqn + " has no active namespace");
+    return a;
+  }
+  std::set<std::string> seen;
+  for (const auto& e : host::discover(cfg.connect)) {
+    if (e.subtype != NVME_NQN_NVME || !seen.insert(e.subnqn).second) continue;
+    host::ConnectOptions opts = cfg.connect;
+    opts.target = {wire::trtype_name(e.trtype), reachable_addr(e, cfg.connect.target.traddr), e.trsvcid, e.subnqn};
+    try {
+      auto ctrl = host::Controller::connect(opts);
+      a.root.dirs.push_back({e.subnqn, {}, namespace_files(*ctrl, cfg)});
+      a.controllers.push_back(std::move(ctrl));
+    } catch (const Error& err) {
+      log::warn("skipping {}: {}", e.subnqn, err.what());
+    }
+  }
+  if (a.controllers.empty())
+    throw Error("discovery at " + format_nvme_uri(cfg.connect.target) + " found no reachable NVM subsystem");
+  return a;
+}
+
+}  // namespace nvmefs::daemon

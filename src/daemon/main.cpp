@@ -1,0 +1,97 @@
+// nvmefs: mounts the namespaces of an NVMe-oF subsystem as files.
+// Order matters: parse, check the mount point, (fork to the background),
+// connect, lock the namespaces, mount, detach, serve; on the way out the
+// FUSE layer writes back and flushes every file, then the controllers are
+// shut down. See --help for options and exit codes, docs/FS.md for the design.
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "attach.hpp"
+#include "detach.hpp"
+#include "namespace_lock.hpp"
+#include "nvmefs/common/log.hpp"
+#include "nvmefs/fs/fuse_mount.hpp"
+#include "options.hpp"
+
+using namespace nvmefs;
+using namespace nvmefs::daemon;
+
+namespace {
+
+constexpr auto kLockWait = std::chrono::seconds(30);
+
+int fail(int code, const std::string& msg) {
+  std::fprintf(stderr, "nvmefs: %s\n", msg.c_str());
+  return code;
+}
+
+// Our write path serves page-cache write-back of loop devices and VMs:
+// PR_SET_IO_FLUSHER keeps memory reclaim from recursing into this file system.
+void become_io_flusher() {
+  if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0) log::debug("PR_SET_IO_FLUSHER: {}", std::strerror(errno));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fs::block_termination_signals();
+  Config cfg;
+  try {
+    cfg = parse_command_line(std::vector<std::string>(argv, argv + argc));
+  } catch (const UsageError& e) {
+    return fail(kExitUsage, e.what());
+  }
+  if (cfg.help) return std::fputs(help_text().c_str(), stdout), kExitOk;
+  if (cfg.version) return std::printf("nvmefs %s\n", NVMEFS_VERSION), kExitOk;
+  // A mount command is quiet on success: in the background only warnings reach the terminal.
+  log::set_level(cfg.debug ? log::Level::Debug : cfg.foreground ? log::Level::Info : log::Level::Warn);
+
+  // The mount point is checked before connecting, and made absolute (the daemon changes directory).
+  char real[PATH_MAX];
+  struct stat st{};
+  if (!realpath(cfg.mountpoint.c_str(), real) || stat(real, &st) != 0)
+    return fail(kExitUsage, "mount point '" + cfg.mountpoint + "': " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return fail(kExitUsage, "mount point '" + cfg.mountpoint + "' is not a directory");
+  cfg.mountpoint = real;
+
+  Detach detach(cfg.foreground);
+  become_io_flusher();
+
+  Attached attached;
+  try {
+    attached = attach(cfg);
+  } catch (const Error& e) {
+    return fail(kExitConnect, e.what());
+  }
+
+  std::vector<std::unique_ptr<NamespaceLock>> locks;
+  std::unique_ptr<fs::FuseMount> mount;
+  try {
+    for (const auto& ctrl : attached.controllers)
+      for (const auto& ns : ctrl->namespaces())
+        locks.push_back(std::make_unique<NamespaceLock>(ctrl->info().subnqn, ns->nsid(), kLockWait));
+    mount = std::make_unique<fs::FuseMount>(cfg.mountpoint, std::move(attached.root), cfg.fs);
+  } catch (const Error& e) {
+    return fail(kExitMount, e.what());
+  }
+  detach.mounted();
+  if (!cfg.debug) log::set_level(log::Level::Info);
+  log::info("mounted {} on {}", cfg.fs.fsname, cfg.mountpoint);
+
+  int rc = mount->run();  // returns after unmount, write-back and flush
+  mount.reset();
+  for (auto& ctrl : attached.controllers) ctrl->disconnect();
+  if (rc < 0) {
+    log::error("unmounted {}, but writing back cached data failed: {}", cfg.mountpoint, std::strerror(-rc));
+    return kExitWriteback;
+  }
+  log::info("unmounted {}", cfg.mountpoint);
+  return kExitOk;
+}
