@@ -2,9 +2,12 @@
 // kernel target in the VM, or nvmefs-target). Exits 0 when every check passed;
 // prints one line per check. Driven by kernel_target.sh / bundled_target.sh.
 //
-//   initiator_check --traddr A --trsvcid P --nqn NQN [--discovery-port P]
+//   initiator_check --traddr A --trsvcid P --nqn NQN [--transport tcp|rdma] [--discovery-port P]
 //       [--model M] [--serial S] [--ns-size BYTES] [--digests] [--total BYTES]
 //       [--pattern-out FILE] [--negative]
+//       [--hostnqn NQN] [--dhchap-secret S] [--dhchap-ctrl-secret S]
+//       [--expect-auth-failure TEXT]   (connect must fail: "authentication failed: ...TEXT...")
+//   initiator_check --gen-dhchap-key TRANSFORM --hostnqn NQN   (prints a new DHHC-1 secret)
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +29,7 @@
 #include "nvmefs/common/log.hpp"
 #include "nvmefs/common/size_parse.hpp"
 #include "nvmefs/host/controller.hpp"
+#include "nvmefs/host/dhchap.hpp"
 
 using namespace nvmefs;
 using Clock = std::chrono::steady_clock;
@@ -43,8 +47,9 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 struct Args {
   host::ConnectOptions opts;
-  std::string discovery_port, model, serial, pattern_out;
+  std::string discovery_port, model, serial, pattern_out, expect_auth_failure;
   uint64_t ns_size = 0, total = 64ull << 20;
+  int gen_dhchap_key = -1;
   bool negative = false;
 };
 
@@ -59,6 +64,7 @@ Args parse_args(int argc, char** argv) {
     };
     if (k == "--traddr") a.opts.target.traddr = val();
     else if (k == "--trsvcid") a.opts.target.trsvcid = val();
+    else if (k == "--transport") a.opts.target.trtype = val();  // tcp (default) or rdma
     else if (k == "--nqn") a.opts.target.subnqn = val();
     else if (k == "--discovery-port") a.discovery_port = val();
     else if (k == "--model") a.model = val();
@@ -68,9 +74,15 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--pattern-out") a.pattern_out = val();
     else if (k == "--digests") a.opts.hdr_digest = a.opts.data_digest = true;
     else if (k == "--negative") a.negative = true;
+    else if (k == "--hostnqn") a.opts.hostnqn = val();
+    else if (k == "--dhchap-secret") a.opts.dhchap_secret = val();
+    else if (k == "--dhchap-ctrl-secret") a.opts.dhchap_ctrl_secret = val();
+    else if (k == "--expect-auth-failure") a.expect_auth_failure = val();
+    else if (k == "--gen-dhchap-key") a.gen_dhchap_key = std::stoi(val());
     else if (k == "--debug") log::set_level(log::Level::Trace), a.opts.trace = true;
     else throw Error("unknown argument " + k);
   }
+  if (a.gen_dhchap_key >= 0) return a;
   if (a.opts.target.traddr.empty() || a.opts.target.subnqn.empty()) throw Error("--traddr and --nqn are required");
   if (a.discovery_port.empty()) a.discovery_port = a.opts.target.trsvcid;
   a.opts.queue_size = 256;
@@ -227,6 +239,21 @@ void expect_connect_error(const host::ConnectOptions& o, const std::string& need
         fmt::format("{}: \"{}\" after {:.2f} s", what, msg, t));
 }
 
+// Connect must fail with one line "authentication failed: ..." that mentions `why`.
+int expect_auth_failure(const host::ConnectOptions& o, const std::string& why) {
+  auto t0 = Clock::now();
+  std::string msg = "connected";
+  try {
+    auto c = host::Controller::connect(o);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  const bool ok = msg.rfind("authentication failed: ", 0) == 0 && msg.find(why) != std::string::npos &&
+                  msg.find('\n') == std::string::npos;
+  check(ok, fmt::format("connect refused after {:.2f} s: \"{}\"", seconds_since(t0), msg));
+  return ok ? 0 : 1;
+}
+
 void negative_cases(const Args& a) {
   host::ConnectOptions o = a.opts;
   o.target.subnqn = a.opts.target.subnqn + ".does-not-exist";
@@ -271,8 +298,13 @@ void negative_cases(const Args& a) {
 int main(int argc, char** argv) {
   try {
     Args a = parse_args(argc, argv);
+    if (a.gen_dhchap_key >= 0) {
+      fmt::print("{}\n", host::generate_dhchap_secret(uint8_t(a.gen_dhchap_key), 0, a.opts.hostnqn));
+      return 0;
+    }
     fmt::print("target {}:{} {} digests {}\n", a.opts.target.traddr, a.opts.target.trsvcid, a.opts.target.subnqn,
                a.opts.hdr_digest ? "on" : "off");
+    if (!a.expect_auth_failure.empty()) return expect_auth_failure(a.opts, a.expect_auth_failure);
     auto t0 = Clock::now();
     auto ctrl = host::Controller::connect(a.opts);
     const auto& ci = ctrl->info();
