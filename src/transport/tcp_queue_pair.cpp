@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -21,7 +23,9 @@
 
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/common/log.hpp"
+#include "nvmefs/transport/byte_stream.hpp"
 #include "nvmefs/transport/tcp.hpp"
+#include "nvmefs/transport/tls.hpp"
 #include "nvmefs/wire/crc32c.hpp"
 #include "nvmefs/wire/tcp_pdu.hpp"
 #include "socket_io.hpp"
@@ -52,6 +56,11 @@ class TcpQueuePair final : public QueuePair {
   TcpQueuePair(int fd, std::string peer, const TcpParams& p)
       : fd_(fd), peer_(std::move(peer)), params_(p), max_inline_(p.max_inline_data), cmds_(p.nr_cids) {}
 
+  // The byte stream PDUs travel on: the socket itself, or TLS over it (handshake first).
+  void open_stream(uint32_t timeout_ms) {
+    stream_ = params_.tls ? tls_client_stream(fd_, *params_.tls, peer_, timeout_ms) : plain_stream(fd_);
+  }
+
   ~TcpQueuePair() override { close(); }
 
   void handshake(uint32_t timeout_ms);
@@ -69,6 +78,7 @@ class TcpQueuePair final : public QueuePair {
     if (fd_ < 0) return;
     fail(-ENOTCONN, "queue closed");
     if (receiver_.joinable()) receiver_.join();
+    stream_.reset();
     ::close(fd_);
     fd_ = -1;
   }
@@ -101,6 +111,7 @@ class TcpQueuePair final : public QueuePair {
   int skip(size_t n);
 
   int fd_;
+  std::unique_ptr<ByteStream> stream_;
   const std::string peer_;
   const TcpParams params_;
   std::atomic<uint32_t> max_inline_;
@@ -125,16 +136,19 @@ class TcpQueuePair final : public QueuePair {
 void TcpQueuePair::handshake(uint32_t timeout_ms) {
   // TCP §3.6.2.2: ICReq with PFV 0, HPDA 0 (no alignment needed by this host),
   // the digests we want, MAXR2T 0 (one R2T outstanding per command, 0-based).
-  set_socket_timeouts(fd_, timeout_ms);
+  stream_->set_timeout(timeout_ms);
   uint8_t buf[tcp::kMaxHeaderArea];
   tcp::IcReq req;
   req.digests = {params_.header_digest, params_.data_digest};
   size_t n = tcp::encode_icreq(req, buf);
   iovec iov{buf, n};
-  int r = send_all(fd_, &iov, 1);
-  if (r == 0) r = recv_all(fd_, buf, tcp::kIcRespHlen);
+  int r = stream_->write_all(&iov, 1);
+  if (r == 0) r = stream_->read_all(buf, tcp::kIcRespHlen);
   if (r == -ETIMEDOUT) throw Error(fmt::format("{}: no ICResp within {} ms", peer_, timeout_ms), ETIMEDOUT);
-  if (r == -ECONNRESET) throw Error(fmt::format("{}: connection closed during ICReq/ICResp", peer_), ECONNRESET);
+  if (r == -ECONNRESET)
+    throw Error(fmt::format("{}: connection closed during ICReq/ICResp{}", peer_,
+                            params_.tls ? "" : " (does the port require TLS?)"),
+                ECONNRESET);
   if (r < 0) throw Error(fmt::format("{}: ICReq/ICResp: {}", peer_, std::strerror(-r)), -r);
 
   tcp::CommonHeader ch;
@@ -158,7 +172,7 @@ void TcpQueuePair::handshake(uint32_t timeout_ms) {
   maxh2cdata_ = resp.maxh2cdata;
   // No PDU this host accepts is longer than header area + one command's data + digest.
   max_plen_ = uint32_t(tcp::kMaxHeaderArea + params_.max_data_len + tcp::kDigestLen);
-  set_socket_timeouts(fd_, 0);
+  stream_->set_timeout(0);
   if (params_.trace)
     log::trace("qid {}: ICResp pfv {} cpda {} maxh2cdata {} hdgst {} ddgst {}", params_.qid, resp.pfv, resp.cpda,
                resp.maxh2cdata, digests_.header, digests_.data);
@@ -199,7 +213,7 @@ int TcpQueuePair::send_command(wire::Sqe& sqe, void* data, uint32_t len, DataDir
   if (params_.trace)
     log::trace("qid {}: send CapsuleCmd cid {} data {} ({})", params_.qid, cid, len,
                in_capsule ? "in-capsule" : "transport SGL");
-  int r = send_all(fd_, iov, n);
+  int r = stream_->write_all(iov, n);
   if (r < 0) fail(r, fmt::format("send to {}: {}", peer_, std::strerror(-r)));
   return 0;  // handed over: it completes by on_completion or on_broken
 }
@@ -229,7 +243,7 @@ int TcpQueuePair::protocol_error(tcp::TermFes fes, uint32_t fei, std::span<const
   {
     std::lock_guard lk(send_mu_);
     iovec iov{buf, n};
-    send_all(fd_, &iov, 1);  // best effort: the connection ends either way
+    stream_->write_all(&iov, 1);  // best effort: the connection ends either way
   }
   fail(-EPROTO, fmt::format("{}: protocol error: {}", peer_, why));
   return -EPROTO;
@@ -244,7 +258,7 @@ int TcpQueuePair::skip(size_t n) {
   uint8_t scratch[256];
   while (n > 0) {
     size_t k = std::min(n, sizeof scratch);
-    if (int r = recv_all(fd_, scratch, k); r < 0) return io_error(r);
+    if (int r = stream_->read_all(scratch, k); r < 0) return io_error(r);
     n -= k;
   }
   return 0;
@@ -270,14 +284,14 @@ void TcpQueuePair::receive_loop() {
 
 int TcpQueuePair::receive_pdu() {
   uint8_t hdr[tcp::kMaxHeaderArea];
-  if (int r = recv_all(fd_, hdr, tcp::kCommonHeaderLen); r < 0) return io_error(r);
+  if (int r = stream_->read_all(hdr, tcp::kCommonHeaderLen); r < 0) return io_error(r);
   tcp::CommonHeader ch;
   auto e = tcp::parse_common_header({hdr, tcp::kCommonHeaderLen}, tcp::Receiver::Host, digests_, max_plen_, ch);
   if (e != tcp::PduError::Ok) return parse_error(e, {hdr, tcp::kCommonHeaderLen}, "incoming");
   const size_t hal = tcp::header_area_len(ch);
   if (hal > sizeof hdr || hal < tcp::kCommonHeaderLen)
     return parse_error(tcp::PduError::BadHlen, {hdr, tcp::kCommonHeaderLen}, "incoming");
-  if (int r = recv_all(fd_, hdr + tcp::kCommonHeaderLen, hal - tcp::kCommonHeaderLen); r < 0) return io_error(r);
+  if (int r = stream_->read_all(hdr + tcp::kCommonHeaderLen, hal - tcp::kCommonHeaderLen); r < 0) return io_error(r);
   std::span<const uint8_t> header{hdr, hal};
   if (digests_.header && ch.type != tcp::PduType::C2HTermReq && !tcp::verify_header_digest(header, ch))
     return protocol_error(tcp::TermFes::HeaderDigestError, 0, header, "header digest mismatch");
@@ -324,7 +338,7 @@ int TcpQueuePair::on_c2h_data(const tcp::CommonHeader& ch, std::span<const uint8
   uint8_t* dst = static_cast<uint8_t*>(st->buf) + dh.datao;
   iovec iov[2] = {{dst, dh.datal}, {ddgst, sizeof ddgst}};
   const bool has_ddgst = tcp::has_data_digest(ch);
-  if (int r = recv_all(fd_, iov, has_ddgst ? 2 : 1); r < 0) return io_error(r);
+  if (int r = stream_->read_all(iov, has_ddgst ? 2 : 1); r < 0) return io_error(r);
   if (has_ddgst && wire::get_le32(ddgst) != wire::crc32c(dst, dh.datal)) {
     // Not fatal for the connection: the command fails (Linux host does the same).
     log::warn("{}: data digest mismatch in C2HData for command id {}", peer_, dh.cccid);
@@ -383,7 +397,7 @@ int TcpQueuePair::send_h2c_data(uint16_t cid, uint16_t ttag, uint32_t offset, ui
     uint8_t ddgst[4];
     iovec iov[3] = {{hdr, hlen}, {src, chunk}, {ddgst, sizeof ddgst}};
     if (digests_.data) wire::put_le32(ddgst, wire::crc32c(src, chunk));
-    if (int r = send_all(fd_, iov, digests_.data ? 3 : 2, !last); r < 0) {
+    if (int r = stream_->write_all(iov, digests_.data ? 3 : 2, !last); r < 0) {
       fail(-ENOTCONN, fmt::format("send to {}: {}", peer_, std::strerror(-r)));
       return r;
     }
@@ -397,7 +411,7 @@ int TcpQueuePair::on_c2h_term_req(const tcp::CommonHeader& ch, std::span<const u
   if (ch.plen > sizeof pdu || ch.plen < hdr.size())
     return protocol_error(tcp::TermFes::InvalidHeaderField, 4, hdr, "C2HTermReq longer than allowed");
   std::memcpy(pdu, hdr.data(), hdr.size());
-  if (int r = recv_all(fd_, pdu + hdr.size(), ch.plen - hdr.size()); r < 0) return io_error(r);
+  if (int r = stream_->read_all(pdu + hdr.size(), ch.plen - hdr.size()); r < 0) return io_error(r);
   tcp::TermReq term;
   if (auto e = tcp::decode_term_req({pdu, ch.plen}, term); e != tcp::PduError::Ok) {
     fail(-EPROTO, fmt::format("{} terminated the connection (unreadable C2HTermReq)", peer_));
@@ -414,8 +428,11 @@ int TcpQueuePair::on_c2h_term_req(const tcp::CommonHeader& ch, std::span<const u
 
 std::unique_ptr<TcpQueuePair> make_queue_pair(int fd, const std::string& peer, const TcpParams& params,
                                               uint32_t timeout_ms) {
+  const auto start = std::chrono::steady_clock::now();
   auto qp = std::make_unique<TcpQueuePair>(fd, peer, params);
-  qp->handshake(timeout_ms);  // on throw, the destructor closes fd
+  qp->open_stream(timeout_ms);  // on throw, the destructor closes fd
+  const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  qp->handshake(uint32_t(std::max<int64_t>(int64_t(timeout_ms) - spent.count(), 1)));
   return qp;
 }
 

@@ -25,18 +25,20 @@ void put_padded(char* field, size_t len, std::string_view s) {
 }
 
 void fill_entry(nvmf_disc_log_entry& e, uint8_t subtype, std::string_view nqn, uint16_t port,
-                const LocalAddress& local, uint16_t asqsz) {
+                const LocalAddress& local, uint16_t asqsz, bool tls) {
   e.trtype = NVMF_TRTYPE_TCP;
   e.adrfam = local.adrfam;
   e.subtype = subtype;
-  e.treq = 1u << 2;  // SQ flow control disable supported; secure channel not specified
+  // TREQ (NVMe Base 2.0 Figure 264): SQ flow control disable supported; a
+  // secure channel is required on a --tls port (TSAS SECTYPE TLS 1.3, NVMe/TCP TP 8011).
+  e.treq = NVMF_TREQ_DISABLE_SQFLOW | (tls ? NVMF_TREQ_REQUIRED : NVMF_TREQ_NOT_SPECIFIED);
   e.portid = htole16(1);
   e.cntlid = htole16(0xFFFF);  // dynamic controller model
   e.asqsz = htole16(asqsz);
   put_padded(e.trsvcid, sizeof e.trsvcid, std::to_string(port));
   std::strncpy(e.subnqn, nqn.data(), sizeof e.subnqn - 1);
   put_padded(e.traddr, sizeof e.traddr, local.traddr);
-  e.tsas.tcp.sectype = NVMF_TCP_SECTYPE_NONE;
+  e.tsas.tcp.sectype = tls ? NVMF_TCP_SECTYPE_TLS13 : NVMF_TCP_SECTYPE_NONE;
 }
 
 // NVMe-oF 1.1 §5.3 / NVMe Base 2.0 §5.16.1.23: one entry for this discovery
@@ -52,9 +54,10 @@ std::vector<uint8_t> discovery_log(const TargetContext& ctx, const Controller& c
   log->numrec = htole64(records);
   log->recfmt = 0;
   const uint16_t asqsz = ctx.options.queue_size;
-  fill_entry(log->entries[0], NVME_NQN_CURR, wire::kDiscoveryNqn, ctx.port, local, asqsz);
+  const bool tls = ctx.options.tls_key != nullptr;
+  fill_entry(log->entries[0], NVME_NQN_CURR, wire::kDiscoveryNqn, ctx.port, local, asqsz, tls);
   for (size_t i = 0; i < visible.size(); ++i)
-    fill_entry(log->entries[i + 1], NVME_NQN_NVME, visible[i]->nqn, ctx.port, local, asqsz);
+    fill_entry(log->entries[i + 1], NVME_NQN_NVME, visible[i]->nqn, ctx.port, local, asqsz, tls);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include <getopt.h>
+#include <openssl/crypto.h>
 
 #include <fmt/core.h>
 
@@ -9,6 +10,7 @@
 #include <limits>
 
 #include "nvmefs/common/error.hpp"
+#include "nvmefs/common/secret_file.hpp"
 #include "nvmefs/common/size_parse.hpp"
 #include "nvmefs/wire/nvme_cmd.hpp"
 
@@ -35,6 +37,9 @@ the discovery controller (nqn.2014-08.org.nvmexpress.discovery).
   --maxh2cdata BYTES      largest H2CData PDU the host may send (default 1M)
   --model TEXT            model number (default nvmefs-target)
   --serial TEXT           serial number (default derived from the subsystem NQN)
+  --tls                   TLS 1.3 only (NVMe/TCP TP 8011, PSK; plain NVMe/TCP hosts are turned away)
+  --tls-key KEY           the configured PSK, NVMeTLSkey-1:HH:<base64>: (as nvme gen-tls-key prints)
+  --tls-key-file FILE     the same, read from FILE (must not be readable by group or others)
   -v, --verbose           more logging (repeat for protocol traces)
   -h, --help              this help
 
@@ -54,7 +59,7 @@ Runs in the foreground until SIGTERM or SIGINT; prints "listening on HOST:PORT" 
 enum OptId : int {
   kListen = 256, kNqn, kNs, kAllowHost, kReadOnly, kLbaSize, kMdts, kMaxQueues, kQueueSize, kInlineData,
   kMaxH2cData, kModel, kSerial, kFaultCloseAfter, kFaultDelayMs, kFaultRefuseConnect, kFaultMalformed,
-  kFaultMalformedKind, kFaultDigestError,
+  kFaultMalformedKind, kFaultDigestError, kTls, kTlsKey, kTlsKeyFile,
 };
 
 const option kLongOptions[] = {
@@ -71,6 +76,9 @@ const option kLongOptions[] = {
     {"maxh2cdata", required_argument, nullptr, kMaxH2cData},
     {"model", required_argument, nullptr, kModel},
     {"serial", required_argument, nullptr, kSerial},
+    {"tls", no_argument, nullptr, kTls},
+    {"tls-key", required_argument, nullptr, kTlsKey},
+    {"tls-key-file", required_argument, nullptr, kTlsKeyFile},
     {"verbose", no_argument, nullptr, 'v'},
     {"help", no_argument, nullptr, 'h'},
     {"fault-close-after", required_argument, nullptr, kFaultCloseAfter},
@@ -166,6 +174,8 @@ std::string_view malformed_kind_name(MalformedKind k) {
 
 Options parse_options(int argc, char** argv) {
   Options o;
+  bool tls = false;
+  std::string tls_key_text;
   constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
   opterr = 0;  // we print our own one-line errors
   optind = 1;
@@ -200,6 +210,9 @@ Options parse_options(int argc, char** argv) {
       case kMaxH2cData: o.maxh2cdata = uint32_t(size_arg(name, optarg, 4096, 64u << 20)); break;
       case kModel: o.model = optarg; break;
       case kSerial: o.serial = optarg; break;
+      case kTls: tls = true; break;
+      case kTlsKey: tls_key_text = optarg; break;
+      case kTlsKeyFile: tls_key_text = read_secret_file(optarg); break;
       case 'v': ++o.verbosity; break;
       case 'h': std::fputs(kUsage, stdout); std::exit(0);
       case kFaultCloseAfter: o.faults.close_after = number(name, optarg, 1, kU64Max); break;
@@ -218,6 +231,12 @@ Options parse_options(int argc, char** argv) {
     }
   }
   if (optind < argc) bad(fmt::format("unexpected argument '{}'", argv[optind]));
+  if (tls && tls_key_text.empty()) bad("--tls needs --tls-key KEY or --tls-key-file FILE");
+  if (!tls && !tls_key_text.empty()) bad("--tls-key/--tls-key-file need --tls");
+  if (tls) {
+    o.tls_key = std::make_shared<const transport::ConfiguredPsk>(transport::parse_tls_key(tls_key_text));
+    OPENSSL_cleanse(tls_key_text.data(), tls_key_text.size());
+  }
   validate(o);
   return o;
 }

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "faults.hpp"
+#include "nvmefs/transport/tls_psk.hpp"
 
 namespace nvmefs::target {
 
@@ -39,6 +41,8 @@ struct Options {
   std::string model = "nvmefs-target";
   std::string serial;                 // empty = derived from the subsystem NQN
   int verbosity = 0;
+  // --tls: the port speaks only TLS 1.3 with this configured PSK (--tls-key/--tls-key-file).
+  std::shared_ptr<const transport::ConfiguredPsk> tls_key;
 
   FaultOptions faults;
 };

@@ -16,12 +16,14 @@
 
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/common/log.hpp"
+#include "nvmefs/transport/tls.hpp"
 #include "tcp_queue.hpp"
 
 namespace nvmefs::target {
 namespace {
 
 constexpr int kWatchdogPeriodMs = 100;  // keep-alive check granularity (Identify KAS = 100 ms)
+constexpr uint32_t kTlsHandshakeTimeoutMs = 10000;
 
 std::string address_string(const sockaddr_storage& ss, bool with_port) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -117,14 +119,26 @@ void Server::accept_one() {
   conn->fd = fd;
   Connection* c = conn.get();
   conn->thread = std::thread([this, c, where = std::move(where), name = std::move(name)]() mutable {
-    {
-      TcpQueue queue(ctx_, c->fd, std::move(where), name);
+    if (auto stream = open_stream(c->fd, name)) {
+      TcpQueue queue(ctx_, c->fd, *stream, std::move(where), name);
       queue.run();
     }
     log::debug("connection from {} closed", name);
     c->done = true;
   });
   connections_.push_back(std::move(conn));
+}
+
+// The connection's byte stream: the socket, or TLS after the handshake (on
+// the connection's thread, so a slow handshake never holds up accept).
+std::unique_ptr<transport::ByteStream> Server::open_stream(int fd, const std::string& peer) {
+  if (!ctx_.options.tls_key) return transport::plain_stream(fd);
+  try {
+    return transport::tls_server_stream(fd, *ctx_.options.tls_key, peer, kTlsHandshakeTimeoutMs);
+  } catch (const Error& e) {
+    log::warn("{}", e.what());
+    return nullptr;
+  }
 }
 
 // Joins finished connection threads; with `all`, first wakes every one by

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "nvmefs/transport/byte_stream.hpp"
 #include "target_context.hpp"
 
 namespace nvmefs::target {
@@ -30,6 +31,7 @@ class Server {
     std::atomic<bool> done{false};
   };
   void accept_one();
+  std::unique_ptr<transport::ByteStream> open_stream(int fd, const std::string& peer);
   void reap(bool all);
 
   TargetContext& ctx_;

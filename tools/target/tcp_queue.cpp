@@ -10,7 +10,6 @@
 
 #include "admin.hpp"
 #include "nvmefs/common/log.hpp"
-#include "socket_io.hpp"
 #include "nvmefs/wire/crc32c.hpp"
 
 namespace nvmefs::target {
@@ -44,9 +43,10 @@ bool is_connect(const wire::Sqe& sqe) {
 
 }  // namespace
 
-TcpQueue::TcpQueue(TargetContext& ctx, int fd, LocalAddress local, std::string peer)
+TcpQueue::TcpQueue(TargetContext& ctx, int fd, transport::ByteStream& stream, LocalAddress local, std::string peer)
     : ctx_(ctx),
       fd_(fd),
+      stream_(stream),
       local_(std::move(local)),
       peer_(std::move(peer)),
       transfers_(1),
@@ -85,11 +85,11 @@ void TcpQueue::run() {
 // asks for, CPDA 0 (no alignment needed), our MAXH2CDATA.
 bool TcpQueue::handshake() {
   CommonHeader ch;
-  if (!recv_all(fd_, rx_header_, kCommonHeaderLen)) return false;
+  if (stream_.read_all(rx_header_, kCommonHeaderLen) != 0) return false;
   PduError e = parse_common_header({rx_header_, kCommonHeaderLen}, Receiver::Controller, Digests{}, kIcReqHlen, ch);
   if (e == PduError::Ok && ch.type != PduType::ICReq) e = PduError::UnknownType;
   if (e != PduError::Ok) return fatal(term_fes_for(e), fei_for(e), kCommonHeaderLen);
-  if (!recv_all(fd_, rx_header_ + kCommonHeaderLen, kIcReqHlen - kCommonHeaderLen)) return false;
+  if (stream_.read_all(rx_header_ + kCommonHeaderLen, kIcReqHlen - kCommonHeaderLen) != 0) return false;
   IcReq req;
   if ((e = decode_icreq({rx_header_, kIcReqHlen}, req)) != PduError::Ok)
     return fatal(term_fes_for(e), fei_for(e), kIcReqHlen);
@@ -110,21 +110,21 @@ bool TcpQueue::handshake() {
 
 // Reads a PDU header area (and skips padding up to PDO): NVMe/TCP 1.0 §3.6.1.
 bool TcpQueue::receive_header(CommonHeader& ch) {
-  if (!recv_all(fd_, rx_header_, kCommonHeaderLen)) return false;
+  if (stream_.read_all(rx_header_, kCommonHeaderLen) != 0) return false;
   PduError e = parse_common_header({rx_header_, kCommonHeaderLen}, Receiver::Controller, digests_, max_plen_, ch);
   if (e != PduError::Ok) {
     log::warn("{}: bad PDU header: {}", peer_, pdu_error_name(e));
     return fatal(term_fes_for(e), fei_for(e), kCommonHeaderLen);
   }
   const size_t area = header_area_len(ch);
-  if (!recv_all(fd_, rx_header_ + kCommonHeaderLen, area - kCommonHeaderLen)) return false;
+  if (stream_.read_all(rx_header_ + kCommonHeaderLen, area - kCommonHeaderLen) != 0) return false;
   if ((ch.flags & kFlagHdgst) && !verify_header_digest({rx_header_, area}, ch)) {
     log::warn("{}: header digest error in {}", peer_, pdu_type_name(ch.type));
     return fatal(TermFes::HeaderDigestError, 0, area);
   }
   if (data_length(ch) > 0 && data_offset(ch) > area) {
     uint8_t pad[kMaxHeaderArea];
-    if (!recv_all(fd_, pad, data_offset(ch) - area)) return false;
+    if (stream_.read_all(pad, data_offset(ch) - area) != 0) return false;
   }
   return true;
 }
@@ -134,7 +134,7 @@ bool TcpQueue::receive_data(uint8_t* dst, size_t len, const CommonHeader& ch, bo
   uint8_t digest[kDigestLen];
   iovec iov[2] = {{dst, len}, {digest, kDigestLen}};
   const bool ddgst = has_data_digest(ch);
-  if (!recv_all(fd_, iov, ddgst ? 2 : 1)) return false;
+  if (stream_.read_all(iov, ddgst ? 2 : 1) != 0) return false;
   digest_ok = !ddgst || wire::get_le32(digest) == wire::crc32c(dst, len);
   return true;
 }
@@ -364,7 +364,7 @@ bool TcpQueue::on_term_req(const CommonHeader& ch) {
   const size_t area = header_area_len(ch);
   std::copy_n(rx_header_, area, pdu);
   const size_t rest = std::min<size_t>(ch.plen, sizeof pdu) - area;
-  if (!recv_all(fd_, pdu + area, rest)) return false;
+  if (stream_.read_all(pdu + area, rest) != 0) return false;
   TermReq term;
   if (decode_term_req({pdu, area + rest}, term) == PduError::Ok)
     log::warn("{}: host terminated the connection (H2CTermReq FES {:#x}, FEI {:#x})", peer_, uint16_t(term.fes),
@@ -472,8 +472,8 @@ bool TcpQueue::send_pdu(size_t header_len, std::span<const uint8_t> data, bool c
       iov[n++] = {digest, kDigestLen};
     }
   }
-  if (!send_all(fd_, iov, n)) {
-    log::debug("{}: send failed: {}", peer_, std::strerror(errno));
+  if (int r = stream_.write_all(iov, n); r != 0) {
+    log::debug("{}: send failed: {}", peer_, std::strerror(-r));
     return false;
   }
   return true;

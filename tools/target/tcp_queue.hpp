@@ -14,6 +14,7 @@
 #include "fabrics.hpp"
 #include "io.hpp"
 #include "log_pages.hpp"
+#include "nvmefs/transport/byte_stream.hpp"
 #include "nvmefs/wire/tcp_pdu.hpp"
 #include "target_context.hpp"
 
@@ -21,8 +22,9 @@ namespace nvmefs::target {
 
 class TcpQueue {
  public:
-  // Does not take ownership of `fd` (the server closes it after run() returns).
-  TcpQueue(TargetContext& ctx, int fd, LocalAddress local, std::string peer);
+  // PDUs travel on `stream` (plain or TLS) over socket `fd`. Owns neither
+  // (the server closes fd after run() returns).
+  TcpQueue(TargetContext& ctx, int fd, transport::ByteStream& stream, LocalAddress local, std::string peer);
   ~TcpQueue();
   TcpQueue(const TcpQueue&) = delete;
   TcpQueue& operator=(const TcpQueue&) = delete;
@@ -73,6 +75,7 @@ class TcpQueue {
 
   TargetContext& ctx_;
   const int fd_;
+  transport::ByteStream& stream_;
   const LocalAddress local_;
   const std::string peer_;
 

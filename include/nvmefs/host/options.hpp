@@ -32,6 +32,21 @@ struct ConnectOptions {
   bool hdr_digest = false;
   bool data_digest = false;
 
+  // In-band authentication, DH-HMAC-CHAP (NVMe Base 2.0 §8.13.5), with nvme-cli's
+  // names; each is a secret in "DHHC-1:XX:<base64>:" form (host/dhchap.hpp).
+  // dhchap_secret: the host's key, used when the controller asks for
+  // authentication. dhchap_ctrl_secret: the controller's key; set, it makes
+  // authentication bidirectional and the connect fails unless the controller
+  // proves it holds that key. Never logged.
+  std::string dhchap_secret;
+  std::string dhchap_ctrl_secret;
+
+  // TLS 1.3 with a pre-shared key before ICReq (NVMe/TCP TP 8011, transport/tls.hpp).
+  // tls_key: the configured PSK, "NVMeTLSkey-1:HH:<base64>:" (as nvme-cli
+  // --tls_key; sent as a version 1 identity with PSK digest). Never logged.
+  bool tls = false;
+  std::string tls_key;
+
   uint32_t connect_timeout_ms = 10000;  // TCP connect + ICReq + Connect + enable
   uint32_t admin_timeout_ms = 60000;    // nvme_core admin_timeout
   uint32_t io_timeout_ms = 30000;       // nvme_core io_timeout

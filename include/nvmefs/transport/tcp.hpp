@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nvmefs/transport/queue_pair.hpp"
+#include "nvmefs/transport/tls_psk.hpp"
 
 namespace nvmefs::transport {
 
@@ -17,11 +18,13 @@ struct TcpParams {
   uint32_t max_inline_data = 8192;   // TCP §3.3.2: admin queue in-capsule limit until told otherwise
   uint32_t max_data_len = 1u << 24;  // largest data buffer of one command (bounds PLEN)
   bool trace = false;           // log every PDU
+  // Set: TLS 1.3 with this PSK (tls.hpp) before ICReq (TCP §3.6.1.x); null: plain TCP.
+  std::shared_ptr<const TlsPsk> tls;
 };
 
 // Opens a TCP connection to host:port (getaddrinfo; every address tried in
 // turn, non-blocking connect bounded by timeout_ms; TCP_NODELAY) and runs the
-// ICReq/ICResp exchange within the same deadline. Throws nvmefs::Error with
+// ICReq/ICResp exchange (after the TLS handshake, with params.tls) within the same deadline. Throws nvmefs::Error with
 // one line ("connect to 127.0.0.1:4499: Connection refused").
 std::unique_ptr<QueuePair> tcp_connect(const std::string& host, const std::string& port, const TcpParams& params,
                                        uint32_t timeout_ms);
