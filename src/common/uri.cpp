@@ -103,8 +103,10 @@ std::optional<NvmeUri> parse_nvme_uri(std::string_view uri, std::string& error) 
   }
   out.tid.subnqn = nqn.empty() ? std::string(wire::kDiscoveryNqn) : std::string(nqn);
   out.discovery = out.tid.subnqn == wire::kDiscoveryNqn;
+  // NVMe/TCP discovery listens on 8009 (IANA); NVMe/RDMA uses 4420 for both.
+  bool tcp_discovery = out.discovery && out.tid.trtype == "tcp";
   out.tid.trsvcid = !port.empty() ? std::string(port)
-                                  : std::string(out.discovery ? host::kDefaultDiscoveryPort : host::kDefaultIoPort);
+                                  : std::string(tcp_discovery ? host::kDefaultDiscoveryPort : host::kDefaultIoPort);
   return out;
 }
 

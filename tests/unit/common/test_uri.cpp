@@ -65,6 +65,7 @@ TEST_CASE("uri: explicit ports, IPv6, NSID, rdma") {
   auto r = accept("nvme+rdma://h:1234/nqn.x");
   CHECK(r.tid.trtype == "rdma");
   CHECK(r.tid.trsvcid == "1234");
+  CHECK(accept("nvme+rdma://h").tid.trsvcid == "4420");  // NVMe/RDMA discovery shares 4420
   CHECK(nvmefs::format_nvme_uri(v6.tid) == "nvme+tcp://[fe80::1]:4420/nqn.2024-01.io.example:a");
   CHECK(nvmefs::format_nvme_uri(v6d.tid) == "nvme+tcp://[::1]:8009");
 }
