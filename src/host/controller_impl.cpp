@@ -11,6 +11,9 @@
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/common/log.hpp"
 #include "nvmefs/transport/tcp.hpp"
+#ifdef NVMEFS_HAVE_RDMA
+#include "nvmefs/transport/rdma.hpp"
+#endif
 
 namespace nvmefs::host {
 
@@ -72,6 +75,25 @@ uint32_t online_cpus() {
   return n > 0 ? uint32_t(n) : 1;
 }
 
+// NVMe/RDMA queue with the TCP queue's limits, except that the admin queue
+// carries no in-capsule data (nvmet-rdma accepts none there).
+std::unique_ptr<transport::QueuePair> rdma_queue(const TransportId& t, const transport::TcpParams& p,
+                                                 uint32_t timeout_ms) {
+#ifdef NVMEFS_HAVE_RDMA
+  transport::RdmaParams r;
+  r.qid = p.qid;
+  r.nr_cids = p.nr_cids;
+  r.max_inline_data = p.qid == 0 ? 0 : p.max_inline_data;
+  r.max_data_len = p.max_data_len;
+  r.trace = p.trace;
+  return transport::rdma_connect(t.traddr, t.trsvcid, r, timeout_ms);
+#else
+  (void)p, (void)timeout_ms;
+  throw Error(fmt::format("connect to {}: transport 'rdma' is not supported (built without rdma-core)", t.traddr),
+              EPROTONOSUPPORT);
+#endif
+}
+
 }  // namespace
 
 ControllerImpl::ControllerImpl(const ConnectOptions& opts, bool discovery) : opts_(opts), discovery_(discovery) {}
@@ -95,6 +117,7 @@ uint32_t ControllerImpl::bring_up_ms_left() const {
 void ControllerImpl::bring_up() {
   bring_up_deadline_ = Clock::now() + std::chrono::milliseconds(opts_.connect_timeout_ms);
   host_ = resolve_host_identity(opts_);
+  auth_ = std::make_unique<Authenticator>(opts_, host_.nqn, fmt::format("{} on {}", opts_.target.subnqn, where()));
   start_timer();
   admin_ = open_queue(0, kAdminQueueEntries);
   live_ = true;
@@ -125,9 +148,16 @@ std::unique_ptr<Queue> ControllerImpl::open_queue(uint16_t qid, uint16_t entries
   p.max_inline_data = qid == 0 ? kAdminMaxInline : info_.ioccsz_bytes;
   p.max_data_len = kMaxCommandData;
   p.trace = opts_.trace;
-  if (opts_.target.trtype != "tcp")
-    throw Error(fmt::format("transport '{}' is not supported (only tcp)", opts_.target.trtype), EPROTONOSUPPORT);
-  auto qp = transport::tcp_connect(opts_.target.traddr, opts_.target.trsvcid, p, bring_up_ms_left());
+  if (opts_.tls || !opts_.tls_key.empty()) {  // TLS PSK (NVMe/TCP TP 8011): identity + key, derived per queue
+    if (opts_.target.trtype != "tcp") throw Error("tls: only the tcp transport has TLS", EINVAL);
+    p.tls = std::make_shared<const transport::TlsPsk>(
+        transport::host_tls_psk(transport::parse_tls_key(opts_.tls_key), host_.nqn, opts_.target.subnqn));
+  }
+  if (opts_.target.trtype != "tcp" && opts_.target.trtype != "rdma")
+    throw Error(fmt::format("transport '{}' is not supported (tcp or rdma)", opts_.target.trtype), EPROTONOSUPPORT);
+  auto qp = opts_.target.trtype == "rdma"
+                ? rdma_queue(opts_.target, p, bring_up_ms_left())
+                : transport::tcp_connect(opts_.target.traddr, opts_.target.trsvcid, p, bring_up_ms_left());
   if (qid == 0) {
     info_.header_digest = qp->header_digest();
     info_.data_digest = qp->data_digest();
@@ -163,11 +193,21 @@ void ControllerImpl::fabrics_connect(Queue& q, uint16_t qid, uint16_t entries) {
   if (qid == 0) {
     info_.cntlid = uint16_t(cqe.dw0() & 0xFFFF);
     info_.kato_ms = kato_ms;
-    if (cqe.dw0() >> 16)  // AUTHREQ (NVMe-oF 1.1 §3.3 Figure 21)
-      throw Error(fmt::format("{} on {} requires in-band authentication (DH-HMAC-CHAP), which is not supported",
-                              opts_.target.subnqn, where()),
-                  EACCES);
   }
+  authenticate(q, qid, cqe.dw0());  // AUTHREQ: every queue, on every (re)connect
+}
+
+// Runs the DH-HMAC-CHAP commands on `q` itself (they must precede any other command on it).
+void ControllerImpl::authenticate(Queue& q, uint16_t qid, uint32_t connect_dw0) {
+  auth_->on_connected(qid, connect_dw0, [&](const wire::Sqe& sqe, void* data, uint32_t len, DataDir dir) {
+    wire::Cqe cqe;
+    const int r = run(q, sqe, data, len, dir, &cqe, bring_up_ms_left());
+    const char* what = dir == DataDir::ToController ? "Authentication Send" : "Authentication Receive";
+    if (r == -EIO)
+      throw Error(fmt::format("{} failed with status {:#x} ({})", what, cqe.status(), wire::status_name(cqe.status())),
+                  EIO);
+    if (r != 0) throw Error(fmt::format("{}: {}", what, std::strerror(-r)), -r);
+  });
 }
 
 int ControllerImpl::run(Queue& q, const wire::Sqe& sqe, void* data, uint32_t len, DataDir dir, wire::Cqe* cqe,

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "auth_dhchap.hpp"
 #include "host_identity.hpp"
 #include "io_queues.hpp"
 #include "namespace_impl.hpp"
@@ -45,6 +46,7 @@ class ControllerImpl final : public Controller {
                           transport::DataDir dir = transport::DataDir::None);
   std::unique_ptr<Queue> open_queue(uint16_t qid, uint16_t entries);
   void fabrics_connect(Queue& q, uint16_t qid, uint16_t entries);
+  void authenticate(Queue& q, uint16_t qid, uint32_t connect_dw0);
   uint64_t property_get(uint32_t offset, bool eight_bytes);
   void enable();
   void identify_controller();
@@ -61,6 +63,7 @@ class ControllerImpl final : public Controller {
   const ConnectOptions opts_;
   const bool discovery_;
   HostIdentity host_;
+  std::unique_ptr<Authenticator> auth_;  // secrets (wiped on destruction) and transaction counters
   ControllerInfo info_;
   Clock::time_point bring_up_deadline_;
   std::atomic<bool> bringing_up_{true};  // I/O queue list still changing

@@ -25,6 +25,9 @@ int read_log(Controller& c, void* buf, uint32_t len, uint64_t offset) {
 std::vector<wire::DiscoveryEntry> discover(const ConnectOptions& opts) {
   ConnectOptions o = opts;
   o.target.subnqn = wire::kDiscoveryNqn;
+  // The controller key belongs to the I/O subsystem (it is transformed with its
+  // NQN); the host key still answers a discovery controller that asks for it.
+  o.dhchap_ctrl_secret.clear();
   if (o.target.trsvcid.empty()) o.target.trsvcid = kDefaultDiscoveryPort;
   ControllerImpl c(o, true);
   c.bring_up();
