@@ -10,8 +10,9 @@ packages=(
   libfuse3-dev fuse3 libnvme-dev libjson-c-dev libssl-dev libfmt-dev doctest-dev
   librdmacm-dev libibverbs-dev
   # used by the tests: fio, e2fsprogs (mkfs/fsck), attr (getfattr), util-linux (losetup),
-  # iproute2 (network namespaces), clang + runtime (fuzzers)
+  # iproute2 (network namespaces), clang + runtime (fuzzers), groff (man page check)
   fio e2fsprogs attr util-linux iproute2 clang libclang-rt-14-dev
+  groff
 )
 missing=()
 for p in "${packages[@]}"; do

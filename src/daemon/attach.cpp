@@ -1,5 +1,6 @@
 #include "attach.hpp"
 
+#include <iterator>
 #include <set>
 
 #include "identity.hpp"
@@ -11,15 +12,22 @@
 namespace nvmefs::daemon {
 namespace {
 
-std::vector<fs::FileSpec> namespace_files(host::Controller& ctrl, const Config& cfg) {
+std::vector<fs::FileSpec> namespace_files(host::Controller& ctrl, const Config& cfg, const std::string& dir,
+                                         std::vector<ServedNamespace>& served) {
   std::vector<fs::FileSpec> files;
   for (const auto& ns : ctrl.namespaces()) {
+    ServedNamespace s{"", &ctrl, ns, nullptr, nullptr, nullptr};
+    s.device = std::make_shared<control::StatsDevice>(ns);
+    s.cache = cache::make_block_cache(s.device, cfg.cache);
+    s.front = std::make_shared<control::StatsDevice>(s.cache);
     fs::FileSpec f;
     f.name = "ns" + std::to_string(ns->nsid());
-    f.dev = std::shared_ptr<BlockDevice>(cache::make_block_cache(ns, cfg.cache));
+    f.dev = s.front;
     f.lba_size = ns->info().block_size;
     f.read_only = ns->info().read_only;
     f.xattrs = namespace_xattrs(ctrl, *ns);
+    s.path = dir.empty() ? f.name : dir + "/" + f.name;
+    served.push_back(std::move(s));
     files.push_back(std::move(f));
   }
   return files;
@@ -38,7 +46,7 @@ Attached attach(const Config& cfg) {
   Attached a;
   if (!cfg.discovery) {
     a.controllers.push_back(host::Controller::connect(cfg.connect));
-    a.root.files = namespace_files(*a.controllers.back(), cfg);
+    a.root.files = namespace_files(*a.controllers.back(), cfg, "", a.namespaces);
     if (a.root.files.empty()) throw Error(cfg.connect.target.subnqn + " has no active namespace");
     return a;
   }
@@ -49,7 +57,9 @@ Attached attach(const Config& cfg) {
     opts.target = {wire::trtype_name(e.trtype), reachable_addr(e, cfg.connect.target.traddr), e.trsvcid, e.subnqn};
     try {
       auto ctrl = host::Controller::connect(opts);
-      a.root.dirs.push_back({e.subnqn, {}, namespace_files(*ctrl, cfg)});
+      std::vector<ServedNamespace> served;
+      a.root.dirs.push_back({e.subnqn, {}, namespace_files(*ctrl, cfg, e.subnqn, served)});
+      std::move(served.begin(), served.end(), std::back_inserter(a.namespaces));
       a.controllers.push_back(std::move(ctrl));
     } catch (const Error& err) {
       log::warn("skipping {}: {}", e.subnqn, err.what());

@@ -1,10 +1,11 @@
 // nvmefs: mounts the namespaces of an NVMe-oF subsystem as files.
 // Order matters: parse, check the mount point, (fork to the background),
-// connect, lock the namespaces, mount, detach, serve; on the way out the
-// FUSE layer writes back and flushes every file, then the controllers are
-// shut down. See --help for options and exit codes, docs/FS.md for the design.
+// connect, lock the namespaces, mount, open the control socket, detach,
+// serve; on the way out the FUSE layer writes back and flushes every file,
+// then the controllers are shut down. See --help for options and exit codes, docs/FS.md for the design.
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -14,9 +15,11 @@
 #include <memory>
 
 #include "attach.hpp"
+#include "control_commands.hpp"
 #include "detach.hpp"
 #include "namespace_lock.hpp"
 #include "nvmefs/common/log.hpp"
+#include "nvmefs/control/protocol.hpp"
 #include "nvmefs/fs/fuse_mount.hpp"
 #include "options.hpp"
 
@@ -36,6 +39,37 @@ int fail(int code, const std::string& msg) {
 // PR_SET_IO_FLUSHER keeps memory reclaim from recursing into this file system.
 void become_io_flusher() {
   if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0) log::debug("PR_SET_IO_FLUSHER: {}", std::strerror(errno));
+}
+
+// fusermount3 refuses allow_other for a non-root user unless /etc/fuse.conf
+// says user_allow_other; say so before connecting, in one line.
+bool fuse_conf_allows_other() {
+  std::FILE* f = std::fopen("/etc/fuse.conf", "r");
+  if (!f) return false;
+  char line[256];
+  bool found = false;
+  while (!found && std::fgets(line, sizeof line, f)) {
+    char word[32];
+    found = std::sscanf(line, " %31s", word) == 1 && std::strcmp(word, "user_allow_other") == 0;
+  }
+  std::fclose(f);
+  return found;
+}
+
+// The control socket for nvmefs-ctl. Without one the mount still works.
+std::unique_ptr<control::ControlServer> start_control_server(const Config& cfg, const Attached& attached) {
+  auto dir = control::socket_dir();
+  if (!dir) {
+    log::warn("no control socket (XDG_RUNTIME_DIR is not set): nvmefs-ctl cannot reach this mount");
+    return nullptr;
+  }
+  try {
+    return std::make_unique<control::ControlServer>(control::socket_path(*dir, cfg.mountpoint),
+                                                    make_control_handler(cfg, attached));
+  } catch (const Error& e) {
+    log::warn("no control socket: {}", e.what());
+    return nullptr;
+  }
 }
 
 }  // namespace
@@ -60,6 +94,8 @@ int main(int argc, char** argv) {
     return fail(kExitUsage, "mount point '" + cfg.mountpoint + "': " + std::strerror(errno));
   if (!S_ISDIR(st.st_mode)) return fail(kExitUsage, "mount point '" + cfg.mountpoint + "' is not a directory");
   cfg.mountpoint = real;
+  if (cfg.fs.allow_other && ::getuid() != 0 && !fuse_conf_allows_other())
+    return fail(kExitUsage, "allow_other: a non-root user needs 'user_allow_other' in /etc/fuse.conf");
 
   Detach detach(cfg.foreground);
   become_io_flusher();
@@ -81,11 +117,13 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     return fail(kExitMount, e.what());
   }
+  auto control = start_control_server(cfg, attached);
   detach.mounted();
   if (!cfg.debug) log::set_level(log::Level::Info);
   log::info("mounted {} on {}", cfg.fs.fsname, cfg.mountpoint);
 
   int rc = mount->run();  // returns after unmount, write-back and flush
+  control.reset();        // removes the socket
   mount.reset();
   for (auto& ctrl : attached.controllers) ctrl->disconnect();
   if (rc < 0) {

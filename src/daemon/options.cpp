@@ -6,6 +6,7 @@
 #include <array>
 #include <fmt/format.h>
 
+#include "nvmefs/common/secret_file.hpp"
 #include "nvmefs/common/size_parse.hpp"
 #include "nvmefs/wire/nvme_cmd.hpp"
 
@@ -42,6 +43,31 @@ std::string string_value(std::string_view name, std::string_view v) {
   if (v.empty()) bad_value(name, v, "a non-empty string");
   return std::string(v);
 }
+
+// A secret given inline: checked for its prefix only, never echoed back.
+std::string secret_value(std::string_view name, std::string_view v, std::string_view prefix) {
+  if (v.substr(0, prefix.size()) != prefix)
+    throw UsageError(fmt::format("option '{}': not a key in {}...: form", name, prefix));
+  return std::string(v);
+}
+
+// A secret read from a file (refused when group or others can read it).
+std::string secret_file_value(std::string_view name, std::string_view path, std::string_view prefix) {
+  std::string secret;
+  try {
+    secret = read_secret_file(string_value(name, path));
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("option '{}': {}", name, e.what()));
+  }
+  if (secret.substr(0, prefix.size()) != prefix)
+    throw UsageError(fmt::format("option '{}': {} does not hold a key in {}...: form", name, path, prefix));
+  return secret;
+}
+
+constexpr std::string_view kDhchapPrefix = "DHHC-1:";
+constexpr std::string_view kTlsKeyPrefix = "NVMeTLSkey-1:";
 
 void set_subnqn(Config& c, std::string_view nqn) {
   bool was_discovery = c.connect.target.subnqn.empty() || c.connect.target.subnqn == wire::kDiscoveryNqn;
@@ -95,6 +121,33 @@ const std::array kOptions = {
                }},
     OptionSpec{"reconnect_delay", "SECONDS", "10", "delay between reconnect attempts",
                [](Config& c, std::string_view v) { c.connect.reconnect_delay = uint32_t(uint_value("reconnect_delay", v, 1, 3600)); }},
+    // ---- security (secrets are never logged; prefer the *_file forms: argv is public) ----
+    OptionSpec{"dhchap_secret", "DHHC-1:..", "none", "DH-HMAC-CHAP host key (in-band authentication)",
+               [](Config& c, std::string_view v) { c.connect.dhchap_secret = secret_value("dhchap_secret", v, kDhchapPrefix); }},
+    OptionSpec{"dhchap_secret_file", "PATH", "none", "read the host key from a file (mode 0600 or stricter)",
+               [](Config& c, std::string_view v) {
+                 c.connect.dhchap_secret = secret_file_value("dhchap_secret_file", v, kDhchapPrefix);
+               }},
+    OptionSpec{"dhchap_ctrl_secret", "DHHC-1:..", "none", "controller key: bidirectional authentication",
+               [](Config& c, std::string_view v) {
+                 c.connect.dhchap_ctrl_secret = secret_value("dhchap_ctrl_secret", v, kDhchapPrefix);
+               }},
+    OptionSpec{"dhchap_ctrl_secret_file", "PATH", "none", "read the controller key from a file",
+               [](Config& c, std::string_view v) {
+                 c.connect.dhchap_ctrl_secret = secret_file_value("dhchap_ctrl_secret_file", v, kDhchapPrefix);
+               }},
+    OptionSpec{"tls", nullptr, "off", "NVMe/TCP over TLS 1.3 with a pre-shared key",
+               [](Config& c, std::string_view) { c.connect.tls = true; }},
+    OptionSpec{"tls_key", "NVMeTLSkey-1:..", "none", "the configured TLS PSK (implies tls)",
+               [](Config& c, std::string_view v) {
+                 c.connect.tls_key = secret_value("tls_key", v, kTlsKeyPrefix);
+                 c.connect.tls = true;
+               }},
+    OptionSpec{"tls_key_file", "PATH", "none", "read the TLS PSK from a file (implies tls)",
+               [](Config& c, std::string_view v) {
+                 c.connect.tls_key = secret_file_value("tls_key_file", v, kTlsKeyPrefix);
+                 c.connect.tls = true;
+               }},
     // ---- block cache ----
     OptionSpec{"cache", "none|writethrough|writeback", "writethrough", "block cache mode",
                [](Config& c, std::string_view v) {

@@ -41,8 +41,8 @@ struct Config {
   bool version = false;
 };
 
-// Parses argv (argv[0] is the program name). Throws UsageError. Does not
-// touch the file system or the network.
+// Parses argv (argv[0] is the program name). Throws UsageError. Reads the
+// *_file= secret files; touches nothing else on the file system or network.
 Config parse_command_line(const std::vector<std::string>& args);
 
 // The --help text: usage, every option with its default, exit codes.

@@ -1,0 +1,203 @@
+#include "control_commands.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "nvmefs/common/error.hpp"
+#include "nvmefs/control/protocol.hpp"
+
+namespace nvmefs::daemon {
+namespace {
+
+using json::Value;
+
+Value latency(const control::LatencySummary& l) {
+  Value v = Value::object();
+  v.set("count", l.count);
+  v.set("mean", l.mean);
+  v.set("p50", l.p50);
+  v.set("p99", l.p99);
+  v.set("p99.9", l.p999);
+  v.set("max", l.max);
+  return v;
+}
+
+Value layer(const control::StatsDevice& dev) {
+  control::DeviceStats s = dev.stats();
+  Value v = Value::object();
+  v.set("reads", s.reads.ops);
+  v.set("writes", s.writes.ops);
+  v.set("flushes", s.flushes.ops);
+  v.set("other", s.other.ops);
+  v.set("read_bytes", s.reads.bytes);
+  v.set("write_bytes", s.writes.bytes);
+  v.set("errors", s.reads.errors + s.writes.errors + s.flushes.errors + s.other.errors);
+  v.set("in_flight", s.in_flight);
+  v.set("read_latency_us", latency(s.read_latency));
+  v.set("write_latency_us", latency(s.write_latency));
+  v.set("flush_latency_us", latency(s.flush_latency));
+  return v;
+}
+
+Value cache_stats(const cache::BlockCache& c) {
+  cache::CacheStats s = c.stats();
+  Value v = Value::object();
+  v.set("mode", cache::mode_name(c.options().mode));
+  v.set("read_hits", s.read_hits);
+  v.set("read_misses", s.read_misses);
+  v.set("readahead_blocks", s.readahead_blocks);
+  v.set("evictions", s.evictions);
+  v.set("dirty_bytes", s.dirty_bytes);
+  v.set("cached_bytes", s.cached_bytes);
+  v.set("writeback_bytes", s.writeback_bytes);
+  v.set("throttled_writes", s.throttled_writes);
+  return v;
+}
+
+Value controller_info(const host::Controller& ctrl) {
+  const host::ControllerInfo& ci = ctrl.info();
+  const host::TransportId& tid = ctrl.options().target;
+  Value v = Value::object();
+  v.set("subnqn", ci.subnqn);
+  v.set("trtype", tid.trtype);
+  v.set("traddr", tid.traddr);
+  v.set("trsvcid", tid.trsvcid);
+  v.set("cntlid", unsigned(ci.cntlid));
+  v.set("state", ctrl.live() ? "live" : "dead");
+  v.set("model", ci.model);
+  v.set("serial", ci.serial);
+  v.set("firmware", ci.firmware);
+  v.set("nr_io_queues", unsigned(ci.nr_io_queues));
+  v.set("queue_size", unsigned(ci.queue_size));
+  v.set("kato_ms", ci.kato_ms);
+  v.set("hdr_digest", ci.header_digest);
+  v.set("data_digest", ci.data_digest);
+  return v;
+}
+
+Value namespace_identity(const ServedNamespace& s) {
+  Value v = Value::object();
+  v.set("path", s.path);
+  v.set("subnqn", s.controller->info().subnqn);
+  v.set("nsid", s.ns->nsid());
+  v.set("size_bytes", s.ns->info().size_bytes);
+  v.set("lba_size", s.ns->info().block_size);
+  v.set("read_only", s.ns->info().read_only);
+  return v;
+}
+
+class Commands {
+ public:
+  Commands(const Config& cfg, const Attached& a) : cfg_(cfg), a_(a), started_(std::chrono::steady_clock::now()) {}
+
+  Value operator()(const Value& req) const {
+    const std::string& cmd = req.get("cmd").as_string();
+    if (cmd == control::kCmdPing) return ping();
+    if (cmd == control::kCmdInfo) return info();
+    if (cmd == control::kCmdStats) return stats();
+    if (cmd == control::kCmdFlush) return flush();
+    if (cmd == control::kCmdDropCache) return drop_cache();
+    if (cmd == control::kCmdReconnect) return reconnect();
+    throw Error(fmt::format("unknown command '{}' (ping, info, stats, flush, drop-cache, reconnect)", cmd));
+  }
+
+ private:
+  static Value ping() {
+    Value v = Value::object();
+    v.set("ok", true);
+    v.set("protocol", control::kProtocolVersion);
+    return v;
+  }
+
+  Value header() const {
+    Value v = Value::object();
+    v.set("ok", true);
+    v.set("mountpoint", cfg_.mountpoint);
+    v.set("source", cfg_.source);
+    return v;
+  }
+
+  Value info() const {
+    Value v = header();
+    v.set("version", NVMEFS_VERSION);
+    v.set("protocol", control::kProtocolVersion);
+    v.set("pid", int64_t(::getpid()));
+    v.set("cache_mode", cache::mode_name(cfg_.cache.mode));
+    v.set("cache_size", cfg_.cache.cache_size);
+    v.set("cache_block", cfg_.cache.cache_block);
+    v.set("read_only", cfg_.fs.read_only);
+    Value& ctrls = v.set("controllers", Value::array());
+    for (const auto& c : a_.controllers) ctrls.push(controller_info(*c));
+    Value& nss = v.set("namespaces", Value::array());
+    for (const auto& s : a_.namespaces) nss.push(namespace_identity(s));
+    return v;
+  }
+
+  Value stats() const {
+    Value v = header();
+    v.set("uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    Value& nss = v.set("namespaces", Value::array());
+    for (const auto& s : a_.namespaces) {
+      Value n = namespace_identity(s);
+      n.set("controller_state", s.controller->live() ? "live" : "dead");
+      n.set("reconnects", 0);  // reconnect is not implemented yet
+      n.set("file", layer(*s.front));
+      n.set("network", layer(*s.device));
+      n.set("cache", cache_stats(*s.cache));
+      nss.push(std::move(n));
+    }
+    return v;
+  }
+
+  // Write back + NVMe Flush (the cache's Flush does both), namespace by namespace.
+  Value flush() const {
+    uint64_t before = 0, after = 0;
+    for (const auto& s : a_.namespaces) before += s.cache->stats().writeback_bytes;
+    for (const auto& s : a_.namespaces) {
+      int rc = submit_and_wait(*s.cache, IoOp::Flush, 0, 0, nullptr);
+      if (rc < 0) throw Error(fmt::format("flush of {} failed: {}", s.path, std::strerror(-rc)));
+    }
+    for (const auto& s : a_.namespaces) after += s.cache->stats().writeback_bytes;
+    Value v = header();
+    v.set("namespaces", uint64_t(a_.namespaces.size()));
+    v.set("written_back_bytes", after - before);
+    return v;
+  }
+
+  Value drop_cache() const {
+    uint64_t before = 0, after = 0;
+    for (const auto& s : a_.namespaces) {
+      before += s.cache->stats().cached_bytes;
+      if (int rc = s.cache->drop(); rc < 0)
+        throw Error(fmt::format("drop-cache of {} failed while writing back: {}", s.path, std::strerror(-rc)));
+      after += s.cache->stats().cached_bytes;
+    }
+    Value v = header();
+    v.set("dropped_bytes", before > after ? before - after : 0);
+    return v;
+  }
+
+  // Reserved for the reconnect machinery of a later release; the verb and
+  // the protocol are in place, the answer is an honest error.
+  Value reconnect() const {
+    for (const auto& c : a_.controllers)
+      if (!c->live())
+        throw Error(fmt::format("controller {} of {} is down and reconnect is not supported yet: unmount and mount again",
+                                c->info().cntlid, c->info().subnqn));
+    throw Error("reconnect is not supported yet (all controllers are live: nothing to do)");
+  }
+
+  const Config& cfg_;
+  const Attached& a_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace
+
+control::Handler make_control_handler(const Config& cfg, const Attached& attached) {
+  return Commands(cfg, attached);
+}
+
+}  // namespace nvmefs::daemon

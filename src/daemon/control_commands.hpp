@@ -1,0 +1,16 @@
+// What the daemon answers on its control socket (protocol in
+// include/nvmefs/control/protocol.hpp, reply fields in man/nvmefs-ctl.8).
+#pragma once
+
+#include <chrono>
+
+#include "attach.hpp"
+#include "nvmefs/control/server.hpp"
+#include "options.hpp"
+
+namespace nvmefs::daemon {
+
+// The handler reads `cfg` and `attached`, which must outlive the server.
+control::Handler make_control_handler(const Config& cfg, const Attached& attached);
+
+}  // namespace nvmefs::daemon
