@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "connect_error.hpp"
+#include "identify_parse.hpp"
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/common/log.hpp"
 #include "nvmefs/transport/tcp.hpp"
@@ -24,7 +25,6 @@ namespace {
 constexpr uint16_t kAdminQueueEntries = 32;
 constexpr uint32_t kAdminMaxInline = 8192;      // NVMe/TCP §3.3.2: admin queue in-capsule data limit
 constexpr uint32_t kShutdownTimeoutMs = 5000;   // bound on CSTS.SHST (Linux: nvme_core shutdown_timeout)
-constexpr uint32_t kTimerTickMs = 100;
 constexpr uint8_t kFeatureNumberOfQueues = 0x07;
 
 // CC (NVMe Base 2.0 §3.1.4.5): EN bit 0, CSS 6:4 = 000b (NVM), MPS 10:7 = 0
@@ -52,11 +52,6 @@ void wake_waiter(void* ctx, int err, const wire::Cqe* cqe) {
   if (cqe) w->cqe = *cqe;
   w->done = true;
   w->cv.notify_one();
-}
-
-void keep_alive_done(void*, int err, const wire::Cqe* cqe) {
-  if (err == 0 && cqe && cqe->status() != 0)
-    log::warn("keep alive failed: status {:#x} ({})", cqe->status(), wire::status_name(cqe->status()));
 }
 
 // Data direction of an admin or fabrics command: opcode (or FCTYPE) bits 1:0
@@ -115,31 +110,62 @@ uint32_t ControllerImpl::bring_up_ms_left() const {
 }
 
 void ControllerImpl::bring_up() {
-  bring_up_deadline_ = Clock::now() + std::chrono::milliseconds(opts_.connect_timeout_ms);
   host_ = resolve_host_identity(opts_);
   auth_ = std::make_unique<Authenticator>(opts_, host_.nqn, fmt::format("{} on {}", opts_.target.subnqn, where()));
-  start_timer();
-  admin_ = open_queue(0, kAdminQueueEntries);
-  live_ = true;
-
-  info_.cap = property_get(wire::kPropCap, true);
-  info_.vs = uint32_t(property_get(wire::kPropVs, false));
-  enable();
-  identify_controller();
-  if (!discovery_) {
-    const uint16_t nr = negotiate_queue_count();
-    const uint32_t mqes = uint32_t(info_.cap & 0xFFFF) + 1;  // CAP.MQES is 0-based
-    info_.queue_size = uint16_t(std::clamp<uint32_t>(std::min(opts_.queue_size, mqes), 2, 1024));
-    find_namespaces();
-    for (uint16_t qid = 1; qid <= nr; ++qid) io_->queues.push_back(open_queue(qid, info_.queue_size));
-    info_.nr_io_queues = nr;
-  }
-  bringing_up_ = false;
+  auto on_broken = [this](Queue& q, int err, const std::string& why) { on_queue_broken(q, err, why); };
+  admin_ = std::make_unique<Queue>(0, uint16_t(kAdminQueueEntries - 1), nullptr, opts_.admin_timeout_ms, opts_.trace,
+                                   on_broken);
+  timer_ = std::thread([this] { timer_loop(); });
+  establish(true);
+  if (!commit_reconnect())
+    throw Error(fmt::format("connect to {}: connection lost during bring-up", where()), ENOTCONN);
+  first_bring_up_ = false;
+  if (!discovery_) recovery_ = std::thread([this] { recovery_loop(); });
   log::info("connected to {} on {}: cntlid {}, {} I/O queues of {}, {} namespaces", info_.subnqn, where(),
             info_.cntlid, info_.nr_io_queues, info_.queue_size, namespaces_.size());
 }
 
-std::unique_ptr<Queue> ControllerImpl::open_queue(uint16_t qid, uint16_t entries) {
+void ControllerImpl::establish(bool first) {
+  bring_up_deadline_ = Clock::now() + std::chrono::milliseconds(opts_.connect_timeout_ms);
+  enabled_ = false;
+  attach_and_connect(*admin_, kAdminQueueEntries);
+  const uint64_t cap = property_get(wire::kPropCap, true);
+  if (first) {
+    info_.cap = cap;
+    info_.vs = uint32_t(property_get(wire::kPropVs, false));
+  }
+  enable();
+  if (first)
+    identify_controller();
+  else
+    check_same_subsystem();
+  if (discovery_) return;
+  configure_async_events();
+  uint16_t nr;
+  if (first) {
+    nr = negotiate_queue_count(opts_.nr_io_queues ? opts_.nr_io_queues : online_cpus());
+    const uint32_t mqes = uint32_t(info_.cap & 0xFFFF) + 1;  // CAP.MQES is 0-based
+    info_.queue_size = uint16_t(std::clamp<uint32_t>(std::min(opts_.queue_size, mqes), 2, 1024));
+    find_namespaces();
+    io_->queues.reserve(nr);  // never reallocated: the timer walks it (io_queues.hpp)
+    for (uint16_t qid = 1; qid <= nr; ++qid) {
+      io_->queues.push_back(std::make_unique<Queue>(
+          qid, uint16_t(info_.queue_size - 1), nullptr, opts_.io_timeout_ms, opts_.trace,
+          [this](Queue& q, int err, const std::string& why) { on_queue_broken(q, err, why); }));
+      io_->count.store(qid, std::memory_order_release);
+    }
+    info_.nr_io_queues = nr;
+  } else {
+    // The same queue count as before if the controller still grants it (one
+    // granting fewer leaves the surplus queues unused: commit_reconnect()).
+    nr = std::min(negotiate_queue_count(info_.nr_io_queues), info_.nr_io_queues);
+  }
+  for (uint16_t qid = 1; qid <= nr; ++qid) attach_and_connect(*io_->queues[qid - 1], info_.queue_size);
+  connected_io_queues_ = nr;
+  arm_async_events();
+}
+
+std::unique_ptr<transport::QueuePair> ControllerImpl::connect_transport(uint16_t qid, uint16_t entries) {
   transport::TcpParams p;
   p.qid = qid;
   p.nr_cids = uint16_t(entries - 1);  // an SQ of N entries holds N-1 commands
@@ -155,28 +181,29 @@ std::unique_ptr<Queue> ControllerImpl::open_queue(uint16_t qid, uint16_t entries
   }
   if (opts_.target.trtype != "tcp" && opts_.target.trtype != "rdma")
     throw Error(fmt::format("transport '{}' is not supported (tcp or rdma)", opts_.target.trtype), EPROTONOSUPPORT);
-  auto qp = opts_.target.trtype == "rdma"
-                ? rdma_queue(opts_.target, p, bring_up_ms_left())
+  auto qp = transport_factory_             ? transport_factory_(p, bring_up_ms_left())
+            : opts_.target.trtype == "rdma" ? rdma_queue(opts_.target, p, bring_up_ms_left())
                 : transport::tcp_connect(opts_.target.traddr, opts_.target.trsvcid, p, bring_up_ms_left());
-  if (qid == 0) {
+  if (qid == 0 && first_bring_up_) {
     info_.header_digest = qp->header_digest();
     info_.data_digest = qp->data_digest();
     info_.maxh2cdata = qp->max_h2c_data();
   }
-  auto q = std::make_unique<Queue>(qid, p.nr_cids, std::move(qp),
-                                   qid == 0 ? opts_.admin_timeout_ms : opts_.io_timeout_ms, opts_.trace,
-                                   [this](Queue& q, int err, const std::string& why) { on_queue_broken(q, err, why); });
-  q->start();
-  fabrics_connect(*q, qid, entries);
-  return q;
+  return qp;
+}
+
+void ControllerImpl::attach_and_connect(Queue& q, uint16_t entries) {
+  q.attach(connect_transport(q.qid(), entries));
+  fabrics_connect(q, q.qid(), entries);
 }
 
 void ControllerImpl::fabrics_connect(Queue& q, uint16_t qid, uint16_t entries) {
   // NVMe-oF 1.1 §3.3: Connect data carries host ID, CNTLID (FFFFh on the admin
-  // queue: any controller, dynamic model), subsystem and host NQNs.
+  // queue: any controller, dynamic model), subsystem and host NQNs. A reconnect
+  // sends the same host NQN and host ID, so the subsystem sees the same host.
   nvmf_connect_data data{};
   std::memcpy(data.hostid, host_.id.data(), sizeof data.hostid);
-  wire::put_le16(reinterpret_cast<uint8_t*>(&data.cntlid), qid == 0 ? 0xFFFF : info_.cntlid);
+  wire::put_le16(reinterpret_cast<uint8_t*>(&data.cntlid), qid == 0 ? 0xFFFF : cntlid_);
   std::strncpy(data.subsysnqn, opts_.target.subnqn.c_str(), sizeof data.subsysnqn - 1);
   std::strncpy(data.hostnqn, host_.nqn.c_str(), sizeof data.hostnqn - 1);
   const uint32_t kato_ms = qid == 0 && !discovery_ ? opts_.keep_alive_tmo * 1000 : 0;
@@ -191,12 +218,14 @@ void ControllerImpl::fabrics_connect(Queue& q, uint16_t qid, uint16_t entries) {
   if (r != 0 && r != -EIO) throw Error(fmt::format("connect to {}: connection lost during Fabrics Connect", where()), -r);
   if (cqe.status() != 0) throw Error(describe_connect_failure(cqe, opts_.target.subnqn, host_.nqn, where()), EIO);
   if (qid == 0) {
-    info_.cntlid = uint16_t(cqe.dw0() & 0xFFFF);
-    info_.kato_ms = kato_ms;
+    cntlid_ = uint16_t(cqe.dw0() & 0xFFFF);
+    if (first_bring_up_) {  // what info() reports
+      info_.cntlid = cntlid_;
+      info_.kato_ms = kato_ms;
+    }
   }
   authenticate(q, qid, cqe.dw0());  // AUTHREQ: every queue, on every (re)connect
 }
-
 // Runs the DH-HMAC-CHAP commands on `q` itself (they must precede any other command on it).
 void ControllerImpl::authenticate(Queue& q, uint16_t qid, uint32_t connect_dw0) {
   auth_->on_connected(qid, connect_dw0, [&](const wire::Sqe& sqe, void* data, uint32_t len, DataDir dir) {
@@ -276,18 +305,22 @@ void ControllerImpl::identify_controller() {
   info_.serial = wire::ascii_field(id.sn, sizeof id.sn);
   info_.firmware = wire::ascii_field(id.fr, sizeof id.fr);
   info_.subnqn = wire::ascii_field(id.subnqn, sizeof id.subnqn);
-  // MDTS: 2^MDTS units of the minimum page size CAP.MPSMIN (bits 51:48), 0 = no limit (NVMe Base §5.17.2.1).
-  if (id.mdts) {
-    const uint64_t page = 4096ull << ((info_.cap >> 48) & 0xF);
-    info_.mdts_bytes = uint32_t(std::min<uint64_t>(page << std::min<unsigned>(id.mdts, 20), 1u << 31));
-  }
-  // IOCCSZ: I/O command capsule size in 16-byte units, the 64-byte SQE included (NVMe-oF 1.1 §4.1).
-  const uint32_t ioccsz = wire::get_le32(reinterpret_cast<const uint8_t*>(&id.ioccsz));
-  info_.ioccsz_bytes = ioccsz >= 4 ? ioccsz * 16 - 64 : 0;
+  info_.mdts_bytes = mdts_bytes(id.mdts, info_.cap);
+  info_.ioccsz_bytes = in_capsule_data_bytes(wire::get_le32(reinterpret_cast<const uint8_t*>(&id.ioccsz)));
 }
 
-uint16_t ControllerImpl::negotiate_queue_count() {
-  const uint32_t asked = std::clamp<uint32_t>(opts_.nr_io_queues ? opts_.nr_io_queues : online_cpus(), 1, 65535);
+void ControllerImpl::check_same_subsystem() {
+  // A reconnect must reach the same subsystem (the address may now belong to another one).
+  auto id = std::make_unique<nvme_id_ctrl>();
+  setup_command("Identify Controller", wire::cmd::identify(NVME_IDENTIFY_CNS_CTRL, 0), id.get(), sizeof *id,
+                DataDir::FromController);
+  const std::string subnqn = wire::ascii_field(id->subnqn, sizeof id->subnqn);
+  if (subnqn != info_.subnqn)
+    throw Error(fmt::format("{}: reconnected to a different subsystem ({})", where(), subnqn), EIO);
+}
+
+uint16_t ControllerImpl::negotiate_queue_count(uint32_t asked) {
+  asked = std::clamp<uint32_t>(asked, 1, 65535);
   // NVMe Base 2.0 §5.27.1.5: NSQR CDW11[15:0], NCQR [31:16], both 0-based; DW0 gives what was allocated.
   auto cqe = setup_command("Set Features (Number of Queues)",
                            wire::cmd::set_features(kFeatureNumberOfQueues, (asked - 1) | ((asked - 1) << 16)));
@@ -295,7 +328,7 @@ uint16_t ControllerImpl::negotiate_queue_count() {
   return uint16_t(std::min(asked, granted));
 }
 
-void ControllerImpl::find_namespaces() {
+std::vector<uint32_t> ControllerImpl::active_nsids() {
   // Identify CNS 02h: active NSIDs greater than the given one, 1024 per page, zero-terminated.
   std::vector<uint32_t> nsids;
   uint32_t after = 0;
@@ -312,78 +345,56 @@ void ControllerImpl::find_namespaces() {
     }
     if (n < NVME_ID_NS_LIST_MAX) break;
   }
+  return nsids;
+}
+
+// Null when the namespace is not usable (not attached, or a format this initiator cannot use).
+std::shared_ptr<NamespaceImpl> ControllerImpl::identify_namespace(uint32_t nsid, nvme_id_ns& id) {
+  id = nvme_id_ns{};
+  setup_command("Identify Namespace", wire::cmd::identify(NVME_IDENTIFY_CNS_NS, nsid), &id, sizeof id,
+                DataDir::FromController);
+  if (id.nsze == 0) return nullptr;  // allocated but not attached/usable
   NamespaceLimits limits;
   limits.mdts_bytes = info_.mdts_bytes;
   limits.volatile_write_cache = info_.id.vwc & 1;
   const uint16_t oncs = wire::get_le16(reinterpret_cast<const uint8_t*>(&info_.id.oncs));
   limits.dataset_management = oncs & NVME_CTRL_ONCS_DSM;
   limits.write_zeroes = oncs & NVME_CTRL_ONCS_WRITE_ZEROES;
-  for (uint32_t nsid : nsids) {
-    nvme_id_ns id{};
-    setup_command("Identify Namespace", wire::cmd::identify(NVME_IDENTIFY_CNS_NS, nsid), &id, sizeof id,
-                  DataDir::FromController);
-    if (id.nsze == 0) continue;  // allocated but not attached/usable
-    try {
-      namespaces_.push_back(std::make_shared<NamespaceImpl>(nsid, id, limits, io_));
-    } catch (const Error& e) {
-      log::warn("{}: skipping: {}", opts_.target.subnqn, e.what());
-    }
+  try {
+    return std::make_shared<NamespaceImpl>(nsid, id, limits, io_);
+  } catch (const Error& e) {
+    log::warn("{}: skipping: {}", opts_.target.subnqn, e.what());
+    return nullptr;
   }
 }
 
+void ControllerImpl::find_namespaces() {
+  std::vector<std::shared_ptr<NamespaceImpl>> found;
+  for (uint32_t nsid : active_nsids()) {
+    nvme_id_ns id;
+    if (auto n = identify_namespace(nsid, id)) found.push_back(std::move(n));
+  }
+  std::lock_guard lk(ns_mu_);
+  namespaces_ = std::move(found);
+}
+
 std::vector<std::shared_ptr<Namespace>> ControllerImpl::namespaces() const {
+  std::lock_guard lk(ns_mu_);
   return {namespaces_.begin(), namespaces_.end()};
 }
 
 std::shared_ptr<Namespace> ControllerImpl::ns(uint32_t nsid) const {
+  std::lock_guard lk(ns_mu_);
   for (const auto& n : namespaces_)
     if (n->nsid() == nsid) return n;
   return nullptr;
 }
 
 int ControllerImpl::admin_command(wire::Sqe sqe, void* data, uint32_t len, wire::Cqe* cqe) {
-  if (!admin_ || len > kMaxCommandData) return admin_ ? -EINVAL : -ENOTCONN;
+  if (len > kMaxCommandData) return -EINVAL;
+  if (!admin_ || state_.load() != ControllerState::Live) return -ENOTCONN;
   const DataDir dir = len ? direction_of(sqe) : DataDir::None;
   return run(*admin_, sqe, data, len, dir, cqe, opts_.admin_timeout_ms);
-}
-
-void ControllerImpl::start_timer() {
-  timer_ = std::thread([this] { timer_loop(); });
-}
-
-void ControllerImpl::timer_loop() {
-  const uint32_t ka_interval = discovery_ ? 0 : opts_.keep_alive_tmo * 1000 / 2;
-  uint64_t next_ka = now_ms() + ka_interval;
-  std::unique_lock lk(timer_mu_);
-  while (!timer_cv_.wait_for(lk, std::chrono::milliseconds(kTimerTickMs), [&] { return timer_stop_; })) {
-    const uint64_t now = now_ms();
-    auto check = [&](Queue& q) {
-      if (q.live() && q.has_expired(now)) {
-        log::error("{} on {}: command on queue {} timed out", opts_.target.subnqn, where(), q.qid());
-        q.abort(-ETIMEDOUT, "command timed out");
-      }
-    };
-    if (admin_) check(*admin_);
-    if (!bringing_up_)
-      for (auto& q : io_->queues) check(*q);
-    // Keep Alive every KATO/2 (NVMe Base 2.0 §3.9); skipped when all admin slots are busy.
-    if (ka_interval && live_ && !bringing_up_ && now >= next_ka) {
-      next_ka = now + ka_interval;
-      admin_->issue(wire::cmd::keep_alive(), nullptr, 0, DataDir::None, keep_alive_done, nullptr);
-    }
-  }
-}
-
-void ControllerImpl::on_queue_broken(Queue& q, int err, const std::string& why) {
-  if (closing_) return;
-  if (live_.exchange(false))
-    log::error("{} on {}: queue {} failed ({}); controller is down", opts_.target.subnqn, where(), q.qid(), why);
-  // One queue down means the controller is down (a reconnect would start here).
-  if (admin_ && admin_.get() != &q) admin_->abort(-ENOTCONN, "controller failed");
-  if (!bringing_up_)
-    for (auto& other : io_->queues)
-      if (other.get() != &q) other->abort(-ENOTCONN, "controller failed");
-  (void)err;
 }
 
 void ControllerImpl::shutdown_controller() {
@@ -400,23 +411,6 @@ void ControllerImpl::shutdown_controller() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   log::warn("{} on {}: shutdown not complete after {} ms", opts_.target.subnqn, where(), kShutdownTimeoutMs);
-}
-
-void ControllerImpl::disconnect() {
-  std::call_once(disconnect_once_, [this] {
-    closing_ = true;
-    const bool orderly = live_ && enabled_;
-    for (auto& q : io_->queues) q->close();  // in-flight I/O completes with -ENOTCONN
-    if (admin_ && orderly) shutdown_controller();
-    live_ = false;
-    {
-      std::lock_guard lk(timer_mu_);
-      timer_stop_ = true;
-    }
-    timer_cv_.notify_all();
-    if (timer_.joinable()) timer_.join();
-    if (admin_) admin_->close();
-  });
 }
 
 std::unique_ptr<Controller> Controller::connect(const ConnectOptions& opts) {

@@ -18,14 +18,21 @@ inline constexpr uint32_t kMaxCommandData = 8u << 20;
 
 namespace nvmefs::host {
 
+// The Queue objects live as long as this (they survive reconnects: a new
+// connection is attached to the same Queue). The controller reserves the
+// vector before the first push_back and publishes each new queue through
+// `count` (release), so the timer thread can walk queues[0..count) while
+// bring-up is still adding queues; the vector never reallocates afterwards.
 struct IoQueues {
   std::vector<std::unique_ptr<Queue>> queues;
+  std::atomic<size_t> count{0};   // queues constructed and visible to other threads
+  std::atomic<size_t> active{0};  // queues requests go to (fewer after a reconnect granting fewer)
 
   // The queue of the calling CPU, so a CPU's requests stay on one connection.
   Queue& pick() {
     const int cpu = sched_getcpu();
     const size_t i = cpu >= 0 ? size_t(cpu) : next_.fetch_add(1, std::memory_order_relaxed);
-    return *queues[i % queues.size()];
+    return *queues[i % active.load(std::memory_order_acquire)];
   }
 
  private:

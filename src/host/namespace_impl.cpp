@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "identify_parse.hpp"
 #include "nvmefs/common/error.hpp"
 
 namespace nvmefs::host {
@@ -19,22 +20,13 @@ bool is_write_op(IoOp op) { return op == IoOp::Write || op == IoOp::WriteZeroes 
 NamespaceImpl::NamespaceImpl(uint32_t nsid, const nvme_id_ns& id, const NamespaceLimits& limits,
                              std::shared_ptr<IoQueues> queues)
     : nsid_(nsid), id_(id), queues_(std::move(queues)) {
-  // FLBAS bits 3:0 (+ bits 6:5 as the upper bits when NLBAF > 16) pick the LBA format (NVM Command Set §4.1.5.1).
-  unsigned fmt = id.flbas & 0x0F;
-  if (id.nlbaf >= 16) fmt |= unsigned((id.flbas >> 5) & 0x3) << 4;
-  if (fmt > id.nlbaf || fmt >= 64) throw Error(fmt::format("namespace {}: invalid LBA format index {}", nsid, fmt));
-  const nvme_lbaf& lbaf = id.lbaf[fmt];
-  if (lbaf.ds < 9 || lbaf.ds > 16)
-    throw Error(fmt::format("namespace {}: unsupported LBA data size 2^{}", nsid, unsigned(lbaf.ds)));
-  if (lbaf.ms != 0)
-    throw Error(fmt::format("namespace {}: LBA format with {} bytes of metadata is not supported", nsid,
-                            unsigned(lbaf.ms)));
-  lba_shift_ = lbaf.ds;
+  const NamespaceGeometry g = namespace_geometry(nsid, id);
+  lba_shift_ = g.lba_shift;
   max_rw_bytes_ = std::min<uint64_t>(kMaxNlb << lba_shift_, kMaxCommandData);
   if (limits.mdts_bytes) max_rw_bytes_ = std::min<uint64_t>(max_rw_bytes_, limits.mdts_bytes);
   if (max_rw_bytes_ < (1u << lba_shift_)) throw Error(fmt::format("namespace {}: MDTS smaller than one LBA", nsid));
 
-  info_.size_bytes = id.nsze << lba_shift_;
+  info_.size_bytes = g.size_bytes;
   info_.block_size = 1u << lba_shift_;
   info_.max_transfer = uint32_t(std::min<uint64_t>(max_rw_bytes_, kMaxTransferHint));
   info_.read_only = (id.nsattr & 1) != 0;  // NSATTR bit 0: write protected
@@ -46,6 +38,7 @@ NamespaceImpl::NamespaceImpl(uint32_t nsid, const nvme_id_ns& id, const Namespac
 }
 
 int NamespaceImpl::validate(const IoRequest& req) const {
+  if (removed_.load(std::memory_order_relaxed)) return -ENODEV;
   if (req.op == IoOp::Flush) return 0;
   const uint64_t mask = info_.block_size - 1;
   if ((req.offset & mask) || (req.length & mask)) return -EINVAL;

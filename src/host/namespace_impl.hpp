@@ -31,6 +31,9 @@ class NamespaceImpl final : public Namespace, public IoSplitter {
 
   bool next_piece(IoRequest* req, nvme_dsm_range& dsm, IoPiece& piece) override;
 
+  // The controller no longer reports this namespace: requests fail with -ENODEV.
+  void mark_removed() { removed_.store(true, std::memory_order_relaxed); }
+
  private:
   int validate(const IoRequest& req) const;
 
@@ -40,6 +43,7 @@ class NamespaceImpl final : public Namespace, public IoSplitter {
   unsigned lba_shift_ = 9;
   uint64_t max_rw_bytes_ = 0;  // one Read/Write command: min(MDTS, 65536 LBAs)
   BlockDeviceInfo info_;
+  std::atomic<bool> removed_{false};
 };
 
 }  // namespace nvmefs::host

@@ -1,12 +1,24 @@
 // One NVMe queue of a controller (admin or I/O) on top of a transport queue
 // pair: a preallocated array of command slots (CID = slot index), a free list,
 // an intrusive FIFO of IoRequests waiting for a slot, and per-slot deadlines
-// the controller's timer checks. Nothing here allocates after construction.
+// the controller's timer checks. Nothing on the I/O path allocates.
 //
 // Threads: issue()/submit_io() run on any thread; completions and the
 // "broken" report run on the transport's receive thread, which also resumes
-// waiting requests. mu_ guards slots, the free list and the FIFO; it is never
-// held while sending or while calling a completion.
+// waiting requests. mu_ guards slots, the free list, the FIFO, the state
+// flags and the transport pointer; it is never held while sending or while
+// calling a completion.
+//
+// Surviving a lost connection (the controller decides, see controller_impl):
+// a Queue outlives its transport. While the controller *holds* I/O
+// (set_hold(true)), a broken connection parks every I/O command in its slot
+// (SQE, data and owner kept; deadline kParked) and new requests wait in the
+// FIFO; attach() gives the queue a new connection (controller commands such
+// as Connect can then be issued), open_io() re-sends the parked commands and
+// resumes the FIFO. set_hold(false, err) fails everything parked or waiting
+// with err, and every later request at once, until the next open_io().
+// Commands sent with issue() (admin, Connect, Keep Alive) are never parked:
+// they fail with the transport's error.
 #pragma once
 
 #include <atomic>
@@ -36,15 +48,28 @@ struct Slot;
 // is null when the command never completed (connection broken, timeout).
 using SlotDone = void (*)(void* ctx, int err, const wire::Cqe* cqe);
 
+// Deadline of a parked slot: occupied, not on the wire, never expires.
+inline constexpr uint64_t kParked = UINT64_MAX;
+
 struct Slot {
   uint16_t cid = 0;
-  std::atomic<uint64_t> deadline_ms{0};  // 0 = free
+  std::atomic<uint64_t> deadline_ms{0};  // 0 = free, kParked = waiting for a new connection
   Slot* next_free = nullptr;
   SlotDone done = nullptr;
   void* ctx = nullptr;        // owner of the command (IoRequest, waiter, controller)
   nvme_dsm_range dsm{};       // data of a Deallocate command
-  wire::Sqe sqe;              // as sent (for the trace and for a future re-queue)
+  wire::Sqe sqe;              // as sent (for the trace and for a re-send after reconnect)
+  void* data = nullptr;       // the command's data, kept for a re-send
+  uint32_t len = 0;
+  transport::DataDir dir = transport::DataDir::None;
+  bool io = false;            // an IoRequest piece (parked on a broken connection), not a controller command
+  uint8_t resends = 0;        // times re-sent after a reconnect (bounded by kMaxResends)
 };
+
+// A command re-sent this often without completing fails with -EIO (the Linux
+// host's nvme_max_retries): one the controller cannot finish, or that takes
+// the connection down each time, must not loop forever.
+inline constexpr uint8_t kMaxResends = 5;
 
 // One command of an IoRequest, produced by its splitter (the Namespace).
 struct IoPiece {
@@ -66,14 +91,20 @@ class IoSplitter {
 class Queue final : public transport::QueueEvents {
  public:
   // on_broken is called (on the receive thread) once the connection is gone,
-  // after every command of this queue was completed with an error.
+  // after every command of this queue was completed with an error or parked.
+  // qp may be null: the queue waits for attach().
   Queue(uint16_t qid, uint16_t nr_slots, std::unique_ptr<transport::QueuePair> qp, uint32_t timeout_ms, bool trace,
         std::function<void(Queue&, int, const std::string&)> on_broken);
   ~Queue() override;
 
   uint16_t qid() const { return qid_; }
-  transport::QueuePair& transport() { return *qp_; }
   void start() { qp_->start(this); }
+
+  // Recovery (controller's recovery thread only; see the header comment).
+  // attach: the previous transport must be broken and closed (close()).
+  void attach(std::unique_ptr<transport::QueuePair> qp);
+  void open_io();
+  void set_hold(bool hold, int err);
 
   // Sends one command; `done(slot, ...)` runs exactly once when it returns 0.
   // -EAGAIN: no free slot; -ENOTCONN: the queue is down. timeout_ms 0 = the queue's default.
@@ -87,11 +118,12 @@ class Queue final : public transport::QueueEvents {
 
   // The earliest-expired command, if its deadline passed (for the timer).
   bool has_expired(uint64_t now) const;
-  // Breaks the connection; every command completes with `err`.
-  void abort(int err, const std::string& why) { qp_->abort(err, why); }
-  // Closes the transport (joins its receive thread).
-  void close() { qp_->close(); }
-  bool live() const { return live_.load(); }
+  // Breaks the connection; commands complete with `err` (or are parked).
+  void abort(int err, const std::string& why);
+  // Breaks and closes the transport (joins its receive thread); not from a receive thread.
+  void close();
+  // Connected: commands can be issued (I/O may still be parked).
+  bool live() const { return connected_.load(); }
 
  private:
   void on_completion(const wire::Cqe& cqe) override;
@@ -103,11 +135,16 @@ class Queue final : public transport::QueueEvents {
   // `resumed`) when they run out.
   void dispatch(IoRequest* req, bool resumed);
   void enqueue_waiting(IoRequest* req, bool at_front);  // under mu_
-  void send(Slot* s, void* data, uint32_t len, transport::DataDir dir);
+  // Sends s on qp (captured under mu_ with senders_ raised); drops senders_.
+  void send(transport::QueuePair* qp, Slot* s);
   void resume_waiting();
   void fill(Slot* s, const wire::Sqe& sqe, SlotDone done, void* ctx, uint32_t timeout_ms);  // under mu_
+  // Completes `slots` (taken out under mu_) and the FIFO chain `waiting` with err.
+  void fail(std::vector<Slot*>& slots, IoRequest* waiting, int err);
+  IoRequest* take_waiting();  // under mu_
 
   const uint16_t qid_;
+  std::mutex qp_mu_;  // serialises abort()/close() with attach() (lock order: qp_mu_, then mu_)
   std::unique_ptr<transport::QueuePair> qp_;
   const uint32_t timeout_ms_;
   const bool trace_;
@@ -118,7 +155,11 @@ class Queue final : public transport::QueueEvents {
   Slot* free_ = nullptr;
   IoRequest* wait_head_ = nullptr;  // FIFO of requests waiting for slots (linked by next_)
   IoRequest* wait_tail_ = nullptr;
-  std::atomic<bool> live_{true};
+  std::atomic<bool> connected_{false};  // transport up: issue() works
+  bool io_open_ = true;                 // I/O requests may take slots
+  bool hold_ = false;                   // connection lost: park I/O (true) or fail it with down_err_
+  int down_err_ = -ENOTCONN;
+  std::atomic<int> senders_{0};         // threads between taking a slot and send_command returning
 };
 
 // Completion of one piece of an IoRequest; completes the request when it was

@@ -22,6 +22,23 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Dead-peer detection under NVMe's own (Keep Alive, command timeouts): TCP
+// keepalive probes an idle connection (10 s idle, then 3 probes 5 s apart),
+// and TCP_USER_TIMEOUT resets a connection whose sent data stays
+// unacknowledged for 30 s (a pulled cable with writes queued), so a dead
+// connection ends in a bounded time even with Keep Alive off.
+constexpr int kKeepIdleS = 10, kKeepIntervalS = 5, kKeepCount = 3;
+constexpr unsigned kUserTimeoutMs = 30000;
+
+void detect_dead_peer(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kKeepIdleS, sizeof kKeepIdleS);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepIntervalS, sizeof kKeepIntervalS);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kKeepCount, sizeof kKeepCount);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &kUserTimeoutMs, sizeof kUserTimeoutMs);
+}
+
 std::string describe_timeout(uint32_t ms) {
   return ms % 1000 == 0 ? fmt::format("{} s", ms / 1000) : fmt::format("{} ms", ms);
 }
@@ -54,6 +71,7 @@ int try_connect(const addrinfo* ai, Clock::time_point deadline) {
   ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  detect_dead_peer(fd);
   return fd;
 }
 

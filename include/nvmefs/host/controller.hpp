@@ -45,6 +45,45 @@ class Namespace : public BlockDevice {
   virtual uint64_t nsze() const = 0;  // in LBAs
 };
 
+// Life of a controller after connect() (the Linux host's states, simplified):
+//   Live       -- all queues up.
+//   Connecting -- the connection was lost (a queue broke, a command or Keep
+//                 Alive timed out): reconnecting every reconnect_delay s until
+//                 ctrl_loss_tmo; I/O is held and re-sent once it is back
+//                 (fails with -EIO after fast_io_fail_tmo, when set).
+//   Dead       -- ctrl_loss_tmo passed: every request fails at once with -EIO;
+//                 reconnect() starts over.
+//   Deleting   -- disconnect() was called.
+enum class ControllerState : uint8_t { Live, Connecting, Dead, Deleting };
+const char* controller_state_name(ControllerState s);  // "live", "connecting", "dead", "deleting"
+
+struct ControllerStats {
+  ControllerState state = ControllerState::Live;
+  uint64_t reconnects = 0;          // successful reconnects since connect()
+  uint64_t reconnect_attempts = 0;  // attempts, successful or not
+  std::string last_error;           // why the connection was last lost or the last attempt failed
+  int64_t down_ms = 0;              // time since the connection was lost (0 when live)
+  uint64_t last_recovery_ms = 0;    // loss-to-live time of the last successful reconnect
+};
+
+// A change of the controller's namespace set, seen after a reconnect or an
+// Asynchronous Event (Namespace Attribute Changed).
+struct NamespaceChange {
+  enum class Kind : uint8_t { Added, Removed, Resized };
+  Kind kind;
+  uint32_t nsid = 0;
+  uint64_t old_nsze = 0, new_nsze = 0;  // in LBAs (0 for added/removed respectively)
+};
+
+// Callbacks from the controller's recovery thread; they must not block for
+// long nor call back into the controller's disconnect().
+class ControllerObserver {
+ public:
+  virtual ~ControllerObserver() = default;
+  virtual void on_state_change(ControllerState) {}
+  virtual void on_namespace_change(const NamespaceChange&) {}
+};
+
 class Controller {
  public:
   virtual ~Controller() = default;
@@ -70,8 +109,19 @@ class Controller {
   // the destructor calls it. In-flight commands complete with -ENOTCONN.
   virtual void disconnect() = 0;
 
-  // Healthy (all queues up)?
+  // Healthy (all queues up)? Same as state() == ControllerState::Live.
   virtual bool live() const = 0;
+
+  virtual ControllerState state() const = 0;
+  virtual ControllerStats stats() const = 0;
+
+  // Brings a dead controller back: starts reconnecting now (state becomes
+  // Connecting, ctrl_loss_tmo counts from now) and returns at once; a
+  // Connecting controller tries again now. No effect when live or deleting.
+  virtual void reconnect() = 0;
+
+  // Replaces the observer (null: none). Held by the controller until replaced.
+  virtual void set_observer(std::shared_ptr<ControllerObserver> observer) = 0;
 };
 
 // Connects to the discovery controller at `opts.target` (subnqn is replaced

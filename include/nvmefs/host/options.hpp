@@ -52,6 +52,10 @@ struct ConnectOptions {
   uint32_t io_timeout_ms = 30000;       // nvme_core io_timeout
 
   bool trace = false;  // log every PDU / command (-o debug)
+
+  // Internal (tests): the unit of reconnect_delay, ctrl_loss_tmo and
+  // fast_io_fail_tmo in milliseconds, so tests can run them sub-second.
+  uint32_t recovery_unit_ms = 1000;
 };
 
 }  // namespace nvmefs::host

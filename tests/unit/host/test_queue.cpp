@@ -76,6 +76,7 @@ struct Rig {
     qp = fake.get();
     queues->queues.push_back(std::make_unique<Queue>(1, slots, std::move(fake), 1000, false, nullptr));
     queues->queues[0]->start();
+    queues->count = queues->active = 1;
     NamespaceLimits lim;
     lim.mdts_bytes = mdts;
     lim.write_zeroes = lim.dataset_management = true;
