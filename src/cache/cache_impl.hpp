@@ -15,6 +15,7 @@
 #include "dirty_list.hpp"
 #include "nvmefs/cache/block_cache.hpp"
 #include "piece.hpp"
+#include "piece_pool.hpp"
 #include "readahead.hpp"
 #include "shard.hpp"
 
@@ -99,6 +100,7 @@ class CacheImpl final : public BlockCache {
   uint64_t nblocks_;          // cache blocks covering the device
   bool caching_;              // mode != None
   bool fua_supported_ = true;
+  PiecePool pieces_;          // declared before everything that may hold pieces: destroyed last
 
   std::unique_ptr<uint8_t[]> arena_;     // every block buffer, preallocated
   std::unique_ptr<Shard[]> shards_;

@@ -22,13 +22,13 @@ void CacheImpl::release(IoRequest* r, int err, uint16_t nvme_status) {
 
 void CacheImpl::finish(Piece* p, int err, uint16_t nvme_status) {
   IoRequest* parent = p->parent;
-  delete p;
+  pieces_.release(p);
   if (parent) release(parent, err, nvme_status);
   else internal_pieces_.fetch_sub(1, std::memory_order_release);
 }
 
 Piece* CacheImpl::new_piece(IoRequest* parent, IoOp op, uint64_t block, uint32_t off, uint32_t len, uint8_t* buf) {
-  auto* p = new Piece;
+  Piece* p = pieces_.acquire();
   p->cache = this;
   p->parent = parent;
   p->op = op;
