@@ -74,6 +74,7 @@ Reply get_log_page(const TargetContext& ctx, const Controller& ctrl, const Local
   const uint64_t offset = (uint64_t(sqe.cdw(13)) << 32) | sqe.cdw(12);
   std::vector<uint8_t> log;
   if (!build_log_page(lid, ctx, ctrl, local, log)) return status_only(dnr(kInvalidLogPage));
+  if (ctrl.is_discovery()) ctx.faults.corrupt_discovery_log(log);
   if (offset % 4 || offset > log.size()) return status_only(dnr(kInvalidField));
   Reply r;
   r.data.assign(size_t(numd * 4), 0);  // past the end of the log: zeros
@@ -146,7 +147,11 @@ Reply async_event_request(Controller& ctrl) {
 
 Reply execute_admin(const TargetContext& ctx, Controller& ctrl, const LocalAddress& local, const wire::Sqe& sqe) {
   switch (sqe.opcode()) {
-    case kOpIdentify: return identify(ctx, ctrl, sqe);
+    case kOpIdentify: {
+      Reply r = identify(ctx, ctrl, sqe);
+      if (!ctrl.is_discovery()) ctx.faults.corrupt_identify(uint8_t(sqe.cdw(10)), r.data);
+      return r;
+    }
     case kOpGetLogPage: return get_log_page(ctx, ctrl, local, sqe);
     case kOpSetFeatures: return set_features(ctrl, sqe);
     case kOpGetFeatures: return get_features(ctrl, sqe);

@@ -47,10 +47,13 @@ Fault injection (for tests; counters are shared by all I/O queues, one-shot faul
   --fault-close-after N         close the connection of the I/O queue that completes the N-th I/O command
   --fault-delay-ms MS           delay every I/O command completion by MS milliseconds
   --fault-refuse-connect[=N]    refuse Connect (all, or the first N) with status 0x181 (controller busy)
-  --fault-malformed N           after N I/O commands, send one malformed PDU in reply to the next read
-  --fault-malformed-kind KIND   data-offset (default: C2HData past the data), unknown-cid (C2HData
-                                for an unused command id), huge-plen (CapsuleResp with PLEN = 4 GiB)
-  --fault-digest-error N        after N I/O commands, corrupt the data digest of the next read's C2HData
+  --fault-malformed N           misbehave as --fault-malformed-kind says: most kinds send one bad PDU in
+                                reply to the first I/O command after the N-th; icresp-* count connections
+                                instead; discovery-* and id-* act on every answer (give N = 0)
+  --fault-malformed-kind KIND   one of:
+)";
+
+constexpr const char* kUsageEnd = R"(  --fault-digest-error N        after N I/O commands, corrupt the data digest of the next read's C2HData
                                 (needs data digests)
 
 Runs in the foreground until SIGTERM or SIGINT; prints "listening on HOST:PORT" when ready.
@@ -157,21 +160,6 @@ void validate(const Options& o) {
 
 }  // namespace
 
-std::optional<MalformedKind> parse_malformed_kind(std::string_view s) {
-  for (auto k : {MalformedKind::DataOffset, MalformedKind::UnknownCid, MalformedKind::HugePlen})
-    if (s == malformed_kind_name(k)) return k;
-  return std::nullopt;
-}
-
-std::string_view malformed_kind_name(MalformedKind k) {
-  switch (k) {
-    case MalformedKind::DataOffset: return "data-offset";
-    case MalformedKind::UnknownCid: return "unknown-cid";
-    case MalformedKind::HugePlen: return "huge-plen";
-  }
-  return "?";
-}
-
 Options parse_options(int argc, char** argv) {
   Options o;
   bool tls = false;
@@ -214,14 +202,18 @@ Options parse_options(int argc, char** argv) {
       case kTlsKey: tls_key_text = optarg; break;
       case kTlsKeyFile: tls_key_text = read_secret_file(optarg); break;
       case 'v': ++o.verbosity; break;
-      case 'h': std::fputs(kUsage, stdout); std::exit(0);
+      case 'h':
+        std::fputs(kUsage, stdout);
+        std::fwrite(malformed_kinds_help().data(), 1, malformed_kinds_help().size(), stdout);
+        std::fputs(kUsageEnd, stdout);
+        std::exit(0);
       case kFaultCloseAfter: o.faults.close_after = number(name, optarg, 1, kU64Max); break;
       case kFaultDelayMs: o.faults.delay_ms = uint32_t(number(name, optarg, 0, 600000)); break;
       case kFaultRefuseConnect: o.faults.refuse_connect = optarg ? number(name, optarg, 1, kU64Max) : kU64Max; break;
       case kFaultMalformed: o.faults.malformed_after = number(name, optarg, 0, kU64Max); break;
       case kFaultMalformedKind: {
         auto k = parse_malformed_kind(optarg);
-        if (!k) bad(fmt::format("--fault-malformed-kind: '{}' is not data-offset, unknown-cid or huge-plen", optarg));
+        if (!k) bad(fmt::format("--fault-malformed-kind: '{}' is not data-offset or another kind --help lists", optarg));
         o.faults.malformed_kind = *k;
         break;
       }

@@ -27,6 +27,33 @@ constexpr uint32_t kFeiFlags = 1, kFeiHlen = 2, kFeiPdo = 3, kFeiPlen = 4;
 constexpr uint32_t kFeiPfv = 8;
 constexpr uint32_t kFeiCccid = 8, kFeiTtag = 10, kFeiDatao = 12, kFeiDatal = 16;
 
+// Field offsets the fault injection rewrites (NVMe/TCP 1.0 Figures 23, 27, 30).
+constexpr size_t kHlenOffset = 2, kPdoOffset = 3, kPlenOffset = 4;
+constexpr size_t kIcRespPfvOffset = 8, kIcRespMaxH2cDataOffset = 12;
+constexpr size_t kDatalOffset = 16;
+
+bool is_c2h_data_kind(MalformedKind k) {
+  switch (k) {
+    case MalformedKind::DataOffset:
+    case MalformedKind::UnknownCid:
+    case MalformedKind::Truncated:
+    case MalformedKind::BadHlen:
+    case MalformedKind::BadPdo:
+    case MalformedKind::BadDatal: return true;
+    default: return false;
+  }
+}
+
+bool is_capsule_resp_kind(MalformedKind k) {
+  switch (k) {
+    case MalformedKind::HugePlen:
+    case MalformedKind::BadPlen:
+    case MalformedKind::HeaderDigest:
+    case MalformedKind::UnknownCidResp: return true;
+    default: return false;
+  }
+}
+
 uint32_t fei_for(PduError e) {
   switch (e) {
     case PduError::BadFlags: return kFeiFlags;
@@ -105,7 +132,13 @@ bool TcpQueue::handshake() {
   resp.maxh2cdata = ctx_.options.maxh2cdata;
   log::debug("{}: ICReq hpda {} maxr2t {} digests header={} data={}", peer_, req.hpda, req.maxr2t, digests_.header,
              digests_.data);
-  return send_pdu(encode_icresp(resp, tx_header_), {});
+  const size_t n = encode_icresp(resp, tx_header_);
+  if (ctx_.faults.should_malform_icresp()) {
+    log::info("fault injection: {} for {}", malformed_kind_name(ctx_.faults.options().malformed_kind), peer_);
+    if (ctx_.faults.is(MalformedKind::IcRespPfv)) wire::put_le16(tx_header_ + kIcRespPfvOffset, 1);
+    else wire::put_le32(tx_header_ + kIcRespMaxH2cDataOffset, 1000);
+  }
+  return send_pdu(n, {});
 }
 
 // Reads a PDU header area (and skips padding up to PDO): NVMe/TCP 1.0 §3.6.1.
@@ -183,6 +216,10 @@ bool TcpQueue::dispatch(const wire::Sqe& sqe, std::span<const uint8_t> in_capsul
   uint64_t io_number = 0;
   if (binding_.qid != 0) {
     io_number = ctx_.faults.count_io_command();
+    if (ctx_.faults.should_swallow(io_number)) {
+      log::info("fault injection: never answering qid {} cid {}", binding_.qid, cid);
+      return true;
+    }
     if (ctx_.faults.options().delay_ms)
       std::this_thread::sleep_for(std::chrono::milliseconds(ctx_.faults.options().delay_ms));
   }
@@ -298,6 +335,10 @@ bool TcpQueue::issue_r2ts(uint16_t ttag) {
     r2t.r2to = t.requested;
     r2t.r2tl = std::min(t.length - t.requested, window);
     t.requested += r2t.r2tl;
+    if (t.extent.storage && ctx_.faults.fire(MalformedKind::R2tBeyond, t.io_number)) {
+      log::info("fault injection: R2T beyond the write's {} bytes for cid {}", t.length, r2t.cccid);
+      r2t.r2tl += 4096;
+    }
     if (!send_pdu(encode_r2t(r2t, digests_, tx_header_), {})) return false;
   }
   return true;
@@ -418,14 +459,8 @@ bool TcpQueue::complete(uint16_t cid, uint16_t status, uint32_t dw0, uint32_t dw
 // Completion of an I/O command (io_number > 0), with the faults that act there.
 bool TcpQueue::complete_io(uint16_t cid, uint16_t status, uint64_t io_number) {
   if (io_number == 0) return complete(cid, status);
-  if (ctx_.faults.options().malformed_kind == MalformedKind::HugePlen && ctx_.faults.should_send_malformed(io_number)) {
-    log::info("fault injection: CapsuleResp with PLEN 4 GiB for cid {}", cid);
-    wire::Cqe cqe;
-    cqe.set_cid(cid);
-    size_t n = encode_capsule_resp(cqe, digests_, tx_header_);
-    wire::put_le32(tx_header_ + 4, 0xFFFFFFFFu);
-    return send_pdu(n, {});
-  }
+  const MalformedKind kind = ctx_.faults.options().malformed_kind;
+  if (is_capsule_resp_kind(kind) && ctx_.faults.fire(kind, io_number)) return send_malformed_resp(cid, kind);
   if (!complete(cid, status)) return false;
   if (ctx_.faults.should_close(io_number)) {
     log::info("fault injection: closing qid {} after I/O command {}", binding_.qid, io_number);
@@ -443,16 +478,51 @@ bool TcpQueue::send_c2h_data(uint16_t cid, uint32_t offset, std::span<const uint
   h.flags = uint8_t((last ? kFlagLastPdu : 0) | (success ? kFlagSuccess : 0));
   bool corrupt = false;
   if (io_number && offset == 0) {
-    const auto kind = ctx_.faults.options().malformed_kind;
-    if (kind != MalformedKind::HugePlen && ctx_.faults.should_send_malformed(io_number)) {
-      log::info("fault injection: C2HData with {} for cid {}", malformed_kind_name(kind), cid);
-      if (kind == MalformedKind::DataOffset) h.datao = 0x40000000u;
-      else h.cccid = uint16_t(~cid);
-    }
+    const MalformedKind kind = ctx_.faults.options().malformed_kind;
+    if (is_c2h_data_kind(kind) && ctx_.faults.fire(kind, io_number)) return send_malformed_c2h_data(h, data, kind);
     corrupt = digests_.data && ctx_.faults.should_corrupt_digest(io_number);
     if (corrupt) log::info("fault injection: corrupt data digest of C2HData for cid {}", cid);
   }
   return send_pdu(encode_c2h_data(h, digests_, hpda_, tx_header_), data, corrupt);
+}
+
+// Fault injection: a C2HData PDU broken as `kind` says. False when the connection must close.
+bool TcpQueue::send_malformed_c2h_data(DataHeader h, std::span<const uint8_t> data, MalformedKind kind) {
+  log::info("fault injection: C2HData with {} for cid {}", malformed_kind_name(kind), h.cccid);
+  if (kind == MalformedKind::DataOffset) h.datao = 0x40000000u;
+  if (kind == MalformedKind::UnknownCid) h.cccid = uint16_t(~h.cccid);
+  const size_t n = encode_c2h_data(h, digests_, hpda_, tx_header_);
+  switch (kind) {
+    case MalformedKind::Truncated: {
+      iovec iov{tx_header_, kDataHlen / 2};
+      stream_.write_all(&iov, 1);
+      return false;
+    }
+    case MalformedKind::BadHlen: tx_header_[kHlenOffset] = 0x20; break;
+    case MalformedKind::BadPdo: tx_header_[kPdoOffset] = kCommonHeaderLen; break;
+    case MalformedKind::BadDatal: wire::put_le32(tx_header_ + kDatalOffset, h.datal + 4); break;
+    default: break;
+  }
+  return send_pdu(n, data);
+}
+
+// Fault injection: a CapsuleResp broken as `kind` says, in place of a completion.
+bool TcpQueue::send_malformed_resp(uint16_t cid, MalformedKind kind) {
+  log::info("fault injection: CapsuleResp with {} for cid {}", malformed_kind_name(kind), cid);
+  wire::Cqe cqe;
+  cqe.set_sqhd(sqhd_);
+  cqe.set_sqid(binding_.qid);
+  cqe.set_cid(kind == MalformedKind::UnknownCidResp ? uint16_t(~cid) : cid);
+  const size_t n = encode_capsule_resp(cqe, digests_, tx_header_);
+  switch (kind) {
+    case MalformedKind::HugePlen: wire::put_le32(tx_header_ + kPlenOffset, 0xFFFFFFFFu); break;
+    case MalformedKind::BadPlen: wire::put_le32(tx_header_ + kPlenOffset, kCommonHeaderLen); break;
+    case MalformedKind::HeaderDigest:
+      if (digests_.header) tx_header_[kCapsuleRespHlen] ^= 1;  // the digest follows the header
+      break;
+    default: break;
+  }
+  return send_pdu(n, {});
 }
 
 // Header area (already in tx_header_), data, data digest: one writev.

@@ -68,6 +68,8 @@ class TcpQueue {
   bool complete_io(uint16_t cid, uint16_t status, uint64_t io_number);
   bool send_c2h_data(uint16_t cid, uint32_t offset, std::span<const uint8_t> data, bool last, bool success,
                      uint64_t io_number);
+  bool send_malformed_c2h_data(wire::tcp::DataHeader h, std::span<const uint8_t> data, MalformedKind kind);
+  bool send_malformed_resp(uint16_t cid, MalformedKind kind);
   bool send_pdu(size_t header_len, std::span<const uint8_t> data, bool corrupt_digest = false);
   bool fatal(wire::tcp::TermFes fes, uint32_t fei, size_t offending_len);
 
