@@ -89,12 +89,14 @@ ControllerStats ControllerImpl::stats() const {
 
 void ControllerImpl::on_queue_broken(Queue& q, int, const std::string& why) {
   if (closing_) return;
+  ControllerState entered = ControllerState::Connecting;
   {
     std::lock_guard lk(state_mu_);
     // Not live: the initial bring-up or a reconnect attempt sees the failure
     // itself; a dead controller has nothing left to lose.
     if (state_.load() != ControllerState::Live) return;
-    set_state(discovery_ ? ControllerState::Dead : ControllerState::Connecting);
+    entered = discovery_ ? ControllerState::Dead : ControllerState::Connecting;
+    set_state(entered);
     lost_at_ms_ = next_attempt_ms_ = now_ms();
     io_failed_fast_ = false;
     last_error_ = fmt::format("queue {}: {}", q.qid(), why);
@@ -107,7 +109,8 @@ void ControllerImpl::on_queue_broken(Queue& q, int, const std::string& why) {
   for_each_queue([&](Queue& other) {
     if (&other != &q) other.abort(-ENOTCONN, "controller reset");
   });
-  notify_state(state_.load());
+  // The state this outage entered, even if a quick reconnect already left it.
+  notify_state(entered);
 }
 
 void ControllerImpl::timer_loop() {

@@ -238,8 +238,14 @@ TEST_CASE("the observer sees the state changes of an outage") {
   rig.target_down();
   rig.target_up();
   REQUIRE(Rig::wait_for([&] { return rig.ctrl->live(); }, 2s));
+  // The Live notification follows the state change: wait for it too.
+  REQUIRE(Rig::wait_for(
+      [&] {
+        std::lock_guard lk(rec->mu);
+        return rec->seen.size() >= 2 && rec->seen.back() == ControllerState::Live;
+      },
+      2s));
   std::lock_guard lk(rec->mu);
-  REQUIRE(rec->seen.size() >= 2);
   CHECK(rec->seen.front() == ControllerState::Connecting);
   CHECK(rec->seen.back() == ControllerState::Live);
 }
