@@ -78,9 +78,14 @@ class SignalWatcher {
       int sig = sigtimedwait(&set, nullptr, &tick);
       if (sig <= 0) continue;
       log::info("{}: unmounting {}", strsignal(sig), mountpoint);
-      fuse_session_exit(se);
-      if (umount2(mountpoint.c_str(), MNT_DETACH) != 0 && errno != EINVAL)
-        log::error("unmount {}: {}", mountpoint, std::strerror(errno));
+      // A lazy unmount detaches the mount point at once; files still open
+      // (a loop device, a VM) keep being served until closed, then the
+      // kernel ends the session and the loop returns. Only when we cannot
+      // unmount (not root, already gone) do we end the loop ourselves.
+      if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
+        if (errno != EINVAL) log::error("unmount {}: {}", mountpoint, std::strerror(errno));
+        fuse_session_exit(se);
+      }
     }
   }
 
