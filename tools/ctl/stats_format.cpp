@@ -39,6 +39,7 @@ struct Metric {
   const char* help;
   const char* section;  // "file"/"network" (labelled layer=), "cache", or "" (namespace)
   const char* field;
+  double scale = 0;     // 0: an exact integer; else field * scale (milliseconds -> seconds)
 };
 
 const Metric kMetrics[] = {
@@ -57,8 +58,23 @@ const Metric kMetrics[] = {
     {"nvmefs_cache_cached_bytes", "gauge", "Bytes held in the cache.", "cache", "cached_bytes"},
     {"nvmefs_cache_writeback_bytes_total", "counter", "Bytes written back.", "cache", "writeback_bytes"},
     {"nvmefs_cache_throttled_writes_total", "counter", "Writes that waited for write-back.", "cache", "throttled_writes"},
-    {"nvmefs_reconnects_total", "counter", "Controller reconnects.", "", "reconnects"},
+    {"nvmefs_reconnects_total", "counter", "Successful controller reconnects.", "", "reconnects"},
+    {"nvmefs_reconnect_attempts_total", "counter", "Controller reconnect attempts, successful or not.", "",
+     "reconnect_attempts"},
+    {"nvmefs_controller_down_seconds", "gauge", "Time since the controller lost its connection (0 when live).", "",
+     "down_ms", 1e-3},
+    {"nvmefs_controller_last_recovery_seconds", "gauge", "Loss-to-live time of the last successful reconnect.", "",
+     "last_recovery_ms", 1e-3},
 };
+
+// Values of the controller_state field; nvmefs_controller_state has one
+// sample per state, 1 for the current one (the usual enum-as-label form).
+const char* const kControllerStates[] = {"live", "connecting", "dead", "deleting"};
+
+std::string sample_value(const Value& v, const Metric& m) {
+  if (m.scale == 0) return fmt::format("{}", v.as_u64());
+  return fmt::format("{:.3f}", v.as_double() * m.scale);
+}
 
 }  // namespace
 
@@ -87,9 +103,12 @@ std::string stats_table(const Value& stats) {
   std::string s = fmt::format("{}  ({}, up {:.0f} s)\n", stats.get("mountpoint").as_string(),
                               stats.get("source").as_string(), stats.get("uptime_s").as_double());
   for (const auto& ns : stats.get("namespaces").items()) {
-    s += fmt::format("\n{}  nsid {}  {}  {}  controller {}  reconnects {}\n", ns.get("path").as_string(),
+    s += fmt::format("\n{}  nsid {}  {}  {}  controller {}  reconnects {} of {} attempts\n", ns.get("path").as_string(),
                      ns.get("nsid").as_u64(), ns.get("subnqn").as_string(), human_bytes(double(ns.get("size_bytes").as_u64())),
-                     ns.get("controller_state").as_string(), ns.get("reconnects").as_u64());
+                     ns.get("controller_state").as_string(), ns.get("reconnects").as_u64(),
+                     ns.get("reconnect_attempts").as_u64());
+    if (ns.get("controller_state").as_string() != "live")
+      s += fmt::format("  down {:.1f} s: {}\n", ns.get("down_ms").as_double() / 1000, ns.get("last_error").as_string());
     s += fmt::format("  {:<8} {:>10} {:>10} {:>11} {:>11} {:>9} {:>9} {:>18} {:>18} {:>6}\n", "layer", "reads", "writes",
                      "read", "written", "r-IOPS", "w-IOPS", "read us p50/99/99.9", "write us p50/99/99.9", "errors");
     for (const char* layer : kLayers) {
@@ -126,10 +145,16 @@ std::string stats_prometheus(const Value& stats) {
           s += fmt::format("{}{{{},layer=\"{}\"}} {}\n", m.name, labels(ns), layer, ns.get(layer).get(m.field).as_u64());
       } else {
         const Value& src = section.empty() ? ns : ns.get(section);
-        s += fmt::format("{}{{{}}} {}\n", m.name, labels(ns), src.get(m.field).as_u64());
+        s += fmt::format("{}{{{}}} {}\n", m.name, labels(ns), sample_value(src.get(m.field), m));
       }
     }
   }
+  s += "# HELP nvmefs_controller_state State of the namespace's controller (1 for the current state).\n"
+       "# TYPE nvmefs_controller_state gauge\n";
+  for (const auto& ns : stats.get("namespaces").items())
+    for (const char* state : kControllerStates)
+      s += fmt::format("nvmefs_controller_state{{{},state=\"{}\"}} {}\n", labels(ns), state,
+                       ns.get("controller_state").as_string() == state ? 1 : 0);
   // Latencies as summaries, in seconds.
   for (const char* op : {"read", "write", "flush"}) {
     std::string name = fmt::format("nvmefs_{}_latency_seconds", op);

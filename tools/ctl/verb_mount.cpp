@@ -63,6 +63,18 @@ void show_progress(const std::string& mountpoint, const std::atomic<bool>& done)
   }
 }
 
+// "  controller 1  NQN  tcp://ADDR:PORT  live  (4 I/O queues x 128)  reconnects 1"
+// plus, while it is down, for how long and why.
+std::string controller_line(const Value& c) {
+  std::string line = fmt::format("  controller {}  {}  {}://{}:{}  {}  ({} I/O queues x {})  reconnects {}",
+                                 c.get("cntlid").as_u64(), c.get("subnqn").as_string(), c.get("trtype").as_string(),
+                                 c.get("traddr").as_string(), c.get("trsvcid").as_string(), c.get("state").as_string(),
+                                 c.get("nr_io_queues").as_u64(), c.get("queue_size").as_u64(), c.get("reconnects").as_u64());
+  if (c.get("state").as_string() != "live")
+    line += fmt::format("  down {:.1f} s: {}", c.get("down_ms").as_double() / 1000, c.get("last_error").as_string());
+  return line;
+}
+
 }  // namespace
 
 int run_list(const Args& a) {
@@ -94,13 +106,7 @@ int run_list(const Args& a) {
     }
     std::printf("  cache=%s  pid %llu\n", m.get("cache_mode").as_string().c_str(),
                 static_cast<unsigned long long>(m.get("pid").as_u64()));
-    for (const auto& c : m.get("controllers").items())
-      std::printf("  controller %llu  %s  %s://%s:%s  %s  (%llu I/O queues x %llu)\n",
-                  static_cast<unsigned long long>(c.get("cntlid").as_u64()), c.get("subnqn").as_string().c_str(),
-                  c.get("trtype").as_string().c_str(), c.get("traddr").as_string().c_str(),
-                  c.get("trsvcid").as_string().c_str(), c.get("state").as_string().c_str(),
-                  static_cast<unsigned long long>(c.get("nr_io_queues").as_u64()),
-                  static_cast<unsigned long long>(c.get("queue_size").as_u64()));
+    for (const auto& c : m.get("controllers").items()) std::printf("%s\n", controller_line(c).c_str());
     for (const auto& n : m.get("namespaces").items())
       std::printf("  %-12s nsid %-4llu %12s  %llu-byte LBAs%s\n", n.get("path").as_string().c_str(),
                   static_cast<unsigned long long>(n.get("nsid").as_u64()),
@@ -168,11 +174,21 @@ int run_drop_cache(const Args& a) {
   return 0;
 }
 
+// Exit status 0 when every controller is live afterwards, kExitFailed
+// otherwise (the daemon keeps reconnecting in the background until
+// ctrl_loss_tmo).
 int run_reconnect(const Args& a) {
   Value reply = connect_to_mount(mountpoint_argument(a, "reconnect"))->call(command(control::kCmdReconnect));
-  if (a.json()) print_json(reply);
-  else std::printf("reconnected %s\n", reply.get("mountpoint").as_string().c_str());
-  return 0;
+  bool all_live = true;
+  for (const auto& c : reply.get("controllers").items()) all_live = all_live && c.get("state").as_string() == "live";
+  if (a.json()) {
+    print_json(reply);
+  } else {
+    std::printf("%s: %s\n", reply.get("mountpoint").as_string().c_str(),
+                all_live ? "all controllers live" : "not every controller is live yet");
+    for (const auto& c : reply.get("controllers").items()) std::printf("%s\n", controller_line(c).c_str());
+  }
+  return all_live ? 0 : kExitFailed;
 }
 
 }  // namespace nvmefs::ctl

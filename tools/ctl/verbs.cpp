@@ -27,7 +27,7 @@ const std::vector<Verb>& verbs() {
       {"flush", "MOUNTPOINT", "Write back everything dirty and send NVMe Flush (progress bar on a terminal).", {}, true,
        run_flush},
       {"drop-cache", "MOUNTPOINT", "Write back, then drop every cached block of a mount.", {}, true, run_drop_cache},
-      {"reconnect", "MOUNTPOINT", "Reconnect the controllers of a mount (not supported yet: reports an error).", {}, true,
+      {"reconnect", "MOUNTPOINT", "Reconnect the controllers of a mount now and show their state.", {}, true,
        run_reconnect},
       {"gen-hostnqn", "", "Print a new host NQN (nqn.2014-08.org.nvmexpress:uuid:<uuid>), like nvme gen-hostnqn.", {},
        false, run_gen_hostnqn},

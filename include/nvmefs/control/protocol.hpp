@@ -31,7 +31,7 @@ inline constexpr const char* kCmdInfo = "info";            // mount, controllers
 inline constexpr const char* kCmdStats = "stats";          // counters per namespace
 inline constexpr const char* kCmdFlush = "flush";          // write back + NVMe Flush, every namespace
 inline constexpr const char* kCmdDropCache = "drop-cache"; // write back, then drop clean blocks
-inline constexpr const char* kCmdReconnect = "reconnect";  // reserved: "not supported yet"
+inline constexpr const char* kCmdReconnect = "reconnect";  // reconnect now, then each controller's state
 
 // The directory of this user's control sockets (not created). nullopt when a
 // non-root user has no XDG_RUNTIME_DIR.
