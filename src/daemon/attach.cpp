@@ -8,6 +8,7 @@
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/common/log.hpp"
 #include "nvmefs/common/uri.hpp"
+#include "nvmefs/host/multipath.hpp"
 
 namespace nvmefs::daemon {
 namespace {
@@ -45,7 +46,10 @@ std::string reachable_addr(const wire::DiscoveryEntry& e, const std::string& dis
 Attached attach(const Config& cfg) {
   Attached a;
   if (!cfg.discovery) {
-    a.controllers.push_back(host::Controller::connect(cfg.connect));
+    // Native multipath with -o path=URI; one path is a plain controller.
+    std::vector<host::TransportId> paths{cfg.connect.target};
+    paths.insert(paths.end(), cfg.extra_paths.begin(), cfg.extra_paths.end());
+    a.controllers.push_back(host::connect_multipath(cfg.connect, paths, cfg.iopolicy));
     a.root.files = namespace_files(*a.controllers.back(), cfg, "", a.namespaces);
     if (a.root.files.empty()) throw Error(cfg.connect.target.subnqn + " has no active namespace");
     return a;

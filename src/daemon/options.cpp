@@ -98,6 +98,21 @@ const std::array kOptions = {
                  if (v.substr(0, 4) != "nqn." || v.size() > 223) bad_value("nqn", v, "an NQN starting with 'nqn.'");
                  set_subnqn(c, v);
                }},
+    OptionSpec{"path", "URI", "none", "one more path to the same subsystem (repeatable; native multipath)",
+               [](Config& c, std::string_view v) {
+                 std::string err;
+                 auto uri = parse_nvme_uri(v, err);
+                 if (!uri) throw UsageError(fmt::format("option 'path': {}", err));
+                 if (uri->discovery)
+                   throw UsageError("option 'path': give the subsystem's NQN (nvme+tcp://HOST[:PORT]/SUBSYSNQN)");
+                 c.extra_paths.push_back(uri->tid);
+               }},
+    OptionSpec{"iopolicy", "round-robin|queue-depth", "round-robin", "multipath: how requests are spread over paths",
+               [](Config& c, std::string_view v) {
+                 if (v == "round-robin") c.iopolicy = host::IoPolicy::RoundRobin;
+                 else if (v == "queue-depth") c.iopolicy = host::IoPolicy::QueueDepth;
+                 else bad_value("iopolicy", v, "round-robin or queue-depth");
+               }},
     // ---- host and controller (nvme-cli names) ----
     OptionSpec{"hostnqn", "NQN", "/etc/nvme/hostnqn", "host NQN",
                [](Config& c, std::string_view v) { c.connect.hostnqn = string_value("hostnqn", v); }},
@@ -280,6 +295,11 @@ Config parse_command_line(const std::vector<std::string>& args) {
   if (tid.subnqn.empty()) tid.subnqn = wire::kDiscoveryNqn;
   c.discovery = tid.subnqn == wire::kDiscoveryNqn;
   if (tid.trsvcid.empty()) tid.trsvcid = c.discovery ? host::kDefaultDiscoveryPort : host::kDefaultIoPort;
+  for (const auto& path : c.extra_paths) {
+    if (c.discovery) throw UsageError("option 'path' needs a subsystem NQN in the URI, not discovery");
+    if (path.subnqn != tid.subnqn)
+      throw UsageError(fmt::format("option 'path': {} is another subsystem than {}", path.subnqn, tid.subnqn));
+  }
   c.fs.fsname = is_uri ? c.source : format_nvme_uri(tid);
   c.fs.debug = c.debug;
   c.connect.trace = c.debug;

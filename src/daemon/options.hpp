@@ -11,6 +11,7 @@
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/common/uri.hpp"
 #include "nvmefs/fs/tree.hpp"
+#include "nvmefs/host/multipath.hpp"
 #include "nvmefs/host/options.hpp"
 
 namespace nvmefs::daemon {
@@ -33,6 +34,8 @@ struct Config {
   std::string mountpoint;  // as given
   bool discovery = false;  // no subsystem NQN: mount every subsystem the discovery controller lists
   host::ConnectOptions connect;
+  std::vector<host::TransportId> extra_paths;  // -o path=URI: more paths to the subsystem (multipath)
+  host::IoPolicy iopolicy = host::IoPolicy::RoundRobin;
   cache::CacheOptions cache;
   fs::FsOptions fs;
   bool foreground = false;

@@ -18,21 +18,25 @@ using transport::DataDir;
 namespace {
 constexpr uint8_t kFeatureAsyncEventConfig = 0x0B;
 constexpr uint32_t kNamespaceAttributeNotices = 1u << 8;  // §5.27.1.7, Figure 323
+constexpr uint32_t kAnaChangeNotices = 1u << 11;
 constexpr uint32_t kMaxAsyncEvents = 4;                   // admin slots are shared with admin commands
 constexpr uint32_t kNoDeadline = UINT32_MAX;              // an AER stays outstanding until an event occurs
 constexpr uint8_t kAsyncEventNotice = 0x2;                // §5.2.1 Figure 146: Asynchronous Event Type
 constexpr uint8_t kNoticeNamespaceAttributeChanged = 0x00;
+constexpr uint8_t kNoticeAnaChange = 0x03;
 constexpr uint8_t kLidChangedNamespaceList = 0x04;
 }  // namespace
 
 void ControllerImpl::configure_async_events() {
   const uint32_t oaes = wire::get_le32(reinterpret_cast<const uint8_t*>(&info_.id.oaes));
-  if (!(oaes & kNamespaceAttributeNotices)) return;  // OAES bit 8: the controller can send them
+  // OAES bits 8 and 11: the controller can send these notices (the same bits enable them).
+  const uint32_t notices = oaes & (kNamespaceAttributeNotices | kAnaChangeNotices);
+  if (!notices) return;
   try {
     setup_command("Set Features (Asynchronous Event Configuration)",
-                  wire::cmd::set_features(kFeatureAsyncEventConfig, kNamespaceAttributeNotices));
+                  wire::cmd::set_features(kFeatureAsyncEventConfig, notices));
   } catch (const Error& e) {
-    log::warn("{}: namespace change notices stay off: {}", where(), e.what());
+    log::warn("{}: namespace change and ANA change notices stay off: {}", where(), e.what());
   }
 }
 
@@ -59,6 +63,13 @@ void ControllerImpl::async_event_done(void* ctx, int err, const wire::Cqe* cqe) 
       self->rescan_pending_ = true;
     }
     self->state_cv_.notify_all();
+  } else if (type == kAsyncEventNotice && info == kNoticeAnaChange) {
+    std::shared_ptr<ControllerObserver> o;
+    {
+      std::lock_guard lk(self->state_mu_);
+      o = self->observer_;
+    }
+    if (o) o->on_ana_change();  // the observer reads the ANA log (RAE cleared), which re-enables the notice
   } else {
     log::info("{}: asynchronous event type {} info {:#x} (log page {:#x})", self->where(), type, info, lid);
   }

@@ -82,6 +82,10 @@ class ControllerObserver {
   virtual ~ControllerObserver() = default;
   virtual void on_state_change(ControllerState) {}
   virtual void on_namespace_change(const NamespaceChange&) {}
+  // Asymmetric Namespace Access Change notice (NVMe Base 2.0 §5.2.1, info
+  // 03h): the ANA log page changed. Called on a receive thread: only take
+  // note (the log is read with an admin command, elsewhere).
+  virtual void on_ana_change() {}
 };
 
 class Controller {

@@ -9,6 +9,9 @@
 //   --gone    run until the controller is dead (the target went away for good);
 //             report when the blocked requests returned and that new I/O
 //             fails at once with EIO
+//   --path ADDR:PORT (repeatable) more paths to the same subsystem: the
+//             namespace is a MultipathNamespace (host/multipath.hpp)
+//             with --iopolicy round-robin|queue-depth
 #include <getopt.h>
 
 #include <atomic>
@@ -25,6 +28,7 @@
 #include "nvmefs/block_device.hpp"
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/host/controller.hpp"
+#include "nvmefs/host/multipath.hpp"
 
 using namespace nvmefs;
 using namespace nvmefs::host;
@@ -161,7 +165,8 @@ struct Workload {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: reliability_check --traddr A --trsvcid P --nqn NQN [--verify|--gone] [--seconds N]\n"
-               "       [--size BYTES (plain number)] [--qd N] [--ctrl-loss-tmo S] [--reconnect-delay S] [--fast-io-fail-tmo S]\n");
+               "       [--size BYTES (plain number)] [--qd N] [--ctrl-loss-tmo S] [--reconnect-delay S] [--fast-io-fail-tmo S]\n"
+               "       [--path ADDR:PORT]... [--iopolicy round-robin|queue-depth]\n");
   std::exit(2);
 }
 
@@ -175,11 +180,14 @@ int main(int argc, char** argv) {
   bool gone = false;
   unsigned seconds = 30, qd = 16;
   uint64_t size = 16u << 20;
+  std::vector<TransportId> extra_paths;
+  IoPolicy policy = IoPolicy::RoundRobin;
   static const option longopts[] = {
       {"traddr", 1, nullptr, 'a'}, {"trsvcid", 1, nullptr, 'p'}, {"nqn", 1, nullptr, 'n'},
       {"verify", 0, nullptr, 'v'}, {"gone", 0, nullptr, 'g'}, {"seconds", 1, nullptr, 's'},
       {"size", 1, nullptr, 'z'}, {"qd", 1, nullptr, 'q'}, {"ctrl-loss-tmo", 1, nullptr, 'l'},
-      {"reconnect-delay", 1, nullptr, 'r'}, {"fast-io-fail-tmo", 1, nullptr, 'f'}, {nullptr, 0, nullptr, 0}};
+      {"reconnect-delay", 1, nullptr, 'r'}, {"fast-io-fail-tmo", 1, nullptr, 'f'},
+      {"path", 1, nullptr, 'P'}, {"iopolicy", 1, nullptr, 'i'}, {nullptr, 0, nullptr, 0}};
   for (int c; (c = getopt_long(argc, argv, "", longopts, nullptr)) != -1;) {
     switch (c) {
       case 'a': o.target.traddr = optarg; break;
@@ -193,13 +201,30 @@ int main(int argc, char** argv) {
       case 'l': o.ctrl_loss_tmo = std::stoi(optarg); break;
       case 'r': o.reconnect_delay = unsigned(std::stoul(optarg)); break;
       case 'f': o.fast_io_fail_tmo = std::stoi(optarg); break;
+      case 'P': {
+        const std::string v = optarg;
+        const size_t colon = v.rfind(':');
+        if (colon == std::string::npos) usage();
+        extra_paths.push_back({"tcp", v.substr(0, colon), v.substr(colon + 1), ""});
+        break;
+      }
+      case 'i':
+        if (std::string(optarg) == "queue-depth") policy = IoPolicy::QueueDepth;
+        else if (std::string(optarg) != "round-robin") usage();
+        break;
       default: usage();
     }
   }
   if (o.target.traddr.empty() || o.target.subnqn.empty()) usage();
   std::unique_ptr<Controller> ctrl;
   try {
-    ctrl = Controller::connect(o);
+    if (extra_paths.empty()) {
+      ctrl = Controller::connect(o);
+    } else {
+      std::vector<TransportId> paths{o.target};
+      paths.insert(paths.end(), extra_paths.begin(), extra_paths.end());
+      ctrl = connect_multipath(o, paths, policy);
+    }
   } catch (const Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;
