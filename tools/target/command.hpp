@@ -28,6 +28,7 @@ inline constexpr uint16_t kNamespaceWriteProtected = 0x0020;
 inline constexpr uint16_t kTransientTransportError = 0x0022;
 inline constexpr uint16_t kAerLimitExceeded = 0x0105;
 inline constexpr uint16_t kInvalidFormat = 0x010A;
+inline constexpr uint16_t kAuthenticationRequired = 0x0191;  // SCT 1h, SC 91h (NVMe Base 2.0 Figure 103)
 }  // namespace status
 
 // Data direction of a command: opcode bits 1:0 (NVMe Base 2.0 §5.1, Figure 28),

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "auth_dhchap.hpp"
 #include "nvmefs/common/log.hpp"
 
 namespace nvmefs::target {
@@ -95,11 +96,13 @@ Reply handle_connect(TargetContext& ctx, const wire::Sqe& sqe, std::span<const u
   binding.qid = qid;
   binding.sqsize = sqsize;
   binding.sq_flow_control_disabled = cattr & kCattrDisableSqFlowControl;
+  binding.auth_required = ctx.options.dhchap && !discovery;
   log::info("{} qid {} connected: controller {} of {} for {} (sqsize {}{}, kato {} ms)", qid == 0 ? "admin" : "I/O",
             qid, ctrl->cntlid(), subnqn, hostnqn, sqsize, binding.sq_flow_control_disabled ? ", no SQ flow control" : "",
             kato);
   Reply r;
-  r.dw0 = ctrl->cntlid();  // AUTHREQ (bits 31:16) 0: no authentication
+  // DW0: CNTLID, AUTHREQ (bits 31:16): ATR when in-band authentication is required (NVMe-oF 1.1 Figure 21).
+  r.dw0 = ctrl->cntlid() | (binding.auth_required ? host::kConnectAuthreqAtr : 0);
   return r;
 }
 

@@ -16,6 +16,7 @@ struct QueueBinding {
   uint16_t qid = 0;
   uint16_t sqsize = 0;                 // 0-based
   bool sq_flow_control_disabled = false;
+  bool auth_required = false;          // AUTHREQ.ATR set: DH-HMAC-CHAP before other commands
 };
 
 // Connect (NVMe-oF 1.1 §3.3). `data` is the 1024-byte Connect data. On

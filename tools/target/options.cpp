@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "auth.hpp"
+#include "auth_secret.hpp"
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/common/secret_file.hpp"
 #include "nvmefs/common/size_parse.hpp"
@@ -40,6 +42,11 @@ the discovery controller (nqn.2014-08.org.nvmexpress.discovery).
   --tls                   TLS 1.3 only (NVMe/TCP TP 8011, PSK; plain NVMe/TCP hosts are turned away)
   --tls-key KEY           the configured PSK, NVMeTLSkey-1:HH:<base64>: (as nvme gen-tls-key prints)
   --tls-key-file FILE     the same, read from FILE (must not be readable by group or others)
+  --dhchap-key SECRET     require in-band authentication (DH-HMAC-CHAP): the allowed hosts' key,
+                          DHHC-1:XX:<base64>: (as nvme gen-dhchap-key prints; needs --allow-host)
+  --dhchap-ctrl-key SECRET  the controller's key, for hosts that authenticate the controller too
+  --dhchap-hash HASH      sha256, sha384 or sha512 (default sha256)
+  --dhchap-dhgroup GROUP  null, ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144 or ffdhe8192 (default ffdhe2048)
   -v, --verbose           more logging (repeat for protocol traces)
   -h, --help              this help
 
@@ -62,7 +69,8 @@ Runs in the foreground until SIGTERM or SIGINT; prints "listening on HOST:PORT" 
 enum OptId : int {
   kListen = 256, kNqn, kNs, kAllowHost, kReadOnly, kLbaSize, kMdts, kMaxQueues, kQueueSize, kInlineData,
   kMaxH2cData, kModel, kSerial, kFaultCloseAfter, kFaultDelayMs, kFaultRefuseConnect, kFaultMalformed,
-  kFaultMalformedKind, kFaultDigestError, kTls, kTlsKey, kTlsKeyFile,
+  kFaultMalformedKind, kFaultDigestError, kTls, kTlsKey, kTlsKeyFile, kDhchapKey, kDhchapCtrlKey, kDhchapHash,
+  kDhchapDhgroup,
 };
 
 const option kLongOptions[] = {
@@ -82,6 +90,10 @@ const option kLongOptions[] = {
     {"tls", no_argument, nullptr, kTls},
     {"tls-key", required_argument, nullptr, kTlsKey},
     {"tls-key-file", required_argument, nullptr, kTlsKeyFile},
+    {"dhchap-key", required_argument, nullptr, kDhchapKey},
+    {"dhchap-ctrl-key", required_argument, nullptr, kDhchapCtrlKey},
+    {"dhchap-hash", required_argument, nullptr, kDhchapHash},
+    {"dhchap-dhgroup", required_argument, nullptr, kDhchapDhgroup},
     {"verbose", no_argument, nullptr, 'v'},
     {"help", no_argument, nullptr, 'h'},
     {"fault-close-after", required_argument, nullptr, kFaultCloseAfter},
@@ -151,11 +163,41 @@ void validate(const Options& o) {
     if (s.namespaces.empty()) bad(fmt::format("subsystem {} has no --ns", s.nqn));
     for (size_t j = 0; j < i; ++j)
       if (o.subsystems[j].nqn == s.nqn) bad(fmt::format("--nqn {} given twice", s.nqn));
+    // The key belongs to the allowed hosts: with any host allowed it would be everyone's key.
+    if (o.dhchap && o.allowed_hosts.empty() && s.allowed_hosts.empty())
+      bad(fmt::format("--dhchap-key needs --allow-host (subsystem {} allows any host)", s.nqn));
   }
   if (o.mdts_bytes != 0 && (o.mdts_bytes < 4096 || (o.mdts_bytes & (o.mdts_bytes - 1))))
     bad(fmt::format("--mdts: {} is not a power of two >= 4096 (or 0)", o.mdts_bytes));
   if (o.inline_data % 16) bad("--inline-data: must be a multiple of 16");
   if (o.maxh2cdata % 4) bad("--maxh2cdata: must be a multiple of 4");
+}
+
+// The --dhchap-* options (all empty: no authentication). Secrets never appear in errors.
+std::shared_ptr<const DhchapConfig> parse_dhchap(const std::string& key, const std::string& ctrl_key,
+                                                 const std::string& hash, const std::string& dhgroup) {
+  if (key.empty()) {
+    if (!ctrl_key.empty() || !hash.empty() || !dhgroup.empty())
+      bad("--dhchap-ctrl-key/--dhchap-hash/--dhchap-dhgroup need --dhchap-key");
+    return nullptr;
+  }
+  auto secret = [](const std::string& text, const char* option) {
+    try {
+      return host::parse_dhchap_secret(text);
+    } catch (const Error& e) {
+      bad(fmt::format("--{}: {}", option, e.what()));
+    }
+  };
+  auto c = std::make_shared<DhchapConfig>();
+  c->host_key = secret(key, "dhchap-key");
+  if (!ctrl_key.empty()) c->ctrl_key = secret(ctrl_key, "dhchap-ctrl-key");
+  try {
+    if (!hash.empty()) c->hash = parse_auth_hash(hash);
+    if (!dhgroup.empty()) c->dhgroup = parse_dhgroup(dhgroup);
+  } catch (const Error& e) {
+    bad(e.what());
+  }
+  return c;
 }
 
 }  // namespace
@@ -164,6 +206,7 @@ Options parse_options(int argc, char** argv) {
   Options o;
   bool tls = false;
   std::string tls_key_text;
+  std::string dhchap_key, dhchap_ctrl_key, dhchap_hash, dhchap_dhgroup;
   constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
   opterr = 0;  // we print our own one-line errors
   optind = 1;
@@ -201,6 +244,10 @@ Options parse_options(int argc, char** argv) {
       case kTls: tls = true; break;
       case kTlsKey: tls_key_text = optarg; break;
       case kTlsKeyFile: tls_key_text = read_secret_file(optarg); break;
+      case kDhchapKey: dhchap_key = optarg; break;
+      case kDhchapCtrlKey: dhchap_ctrl_key = optarg; break;
+      case kDhchapHash: dhchap_hash = optarg; break;
+      case kDhchapDhgroup: dhchap_dhgroup = optarg; break;
       case 'v': ++o.verbosity; break;
       case 'h':
         std::fputs(kUsage, stdout);
@@ -229,6 +276,7 @@ Options parse_options(int argc, char** argv) {
     o.tls_key = std::make_shared<const transport::ConfiguredPsk>(transport::parse_tls_key(tls_key_text));
     OPENSSL_cleanse(tls_key_text.data(), tls_key_text.size());
   }
+  o.dhchap = parse_dhchap(dhchap_key, dhchap_ctrl_key, dhchap_hash, dhchap_dhgroup);
   validate(o);
   return o;
 }

@@ -11,6 +11,8 @@
 
 namespace nvmefs::target {
 
+struct DhchapConfig;  // auth.hpp
+
 // One --ns argument: a file (or block device) path, or "ram"; size 0 = use the file's size.
 struct NamespaceSpec {
   std::string path;
@@ -43,6 +45,8 @@ struct Options {
   int verbosity = 0;
   // --tls: the port speaks only TLS 1.3 with this configured PSK (--tls-key/--tls-key-file).
   std::shared_ptr<const transport::ConfiguredPsk> tls_key;
+  // --dhchap-*: every allowed host must authenticate with DH-HMAC-CHAP (null = no authentication).
+  std::shared_ptr<const DhchapConfig> dhchap;
 
   FaultOptions faults;
 };

@@ -209,6 +209,9 @@ bool TcpQueue::dispatch(const wire::Sqe& sqe, std::span<const uint8_t> in_capsul
   if (is_connect(sqe) == bool(binding_.controller)) return complete(cid, dnr(kCommandSequenceError));
   if (binding_.controller) {
     if (binding_.controller->dead()) return false;
+    // Until the queue is authenticated only fabrics commands (NVMe Base 2.0 §8.13.1).
+    if (auth_ && !auth_->authenticated() && sqe.opcode() != wire::kFabricsOpcode)
+      return complete(cid, dnr(status::kAuthenticationRequired));
     // Until CC.EN = 1 and CSTS.RDY = 1 only fabrics commands (NVMe-oF 1.1 §3.4).
     if (sqe.opcode() != wire::kFabricsOpcode && !binding_.controller->ready())
       return complete(cid, dnr(kCommandSequenceError));
@@ -274,8 +277,15 @@ bool TcpQueue::execute_fabrics(const wire::Sqe& sqe, std::span<const uint8_t> da
       transfers_.resize(size_t(binding_.sqsize) + 1);
       free_ttags_.clear();
       for (size_t i = transfers_.size(); i-- > 0;) free_ttags_.push_back(uint16_t(i));
+      if (binding_.auth_required)
+        auth_.emplace(*ctx_.options.dhchap, binding_.controller->hostnqn(), binding_.controller->subsystem()->nqn,
+                      binding_.qid);
     }
     return reply(sqe, std::move(r), data_len);
+  }
+  if (sqe.fctype() == kFctypeAuthSend || sqe.fctype() == kFctypeAuthReceive) {
+    if (!auth_) return complete(sqe.cid(), dnr(kCommandSequenceError));  // no authentication configured
+    return reply(sqe, auth_->handle(sqe, data), data_len);
   }
   if (binding_.qid != 0) return complete(sqe.cid(), dnr(kInvalidOpcode));  // properties: admin queue only
   return reply(sqe, handle_property(*binding_.controller, sqe), data_len);

@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "auth.hpp"
 #include "command.hpp"
 #include "fabrics.hpp"
 #include "io.hpp"
@@ -88,6 +90,7 @@ class TcpQueue {
   uint32_t max_plen_ = 0;
 
   QueueBinding binding_;  // set by Connect
+  std::optional<QueueAuth> auth_;  // when Connect required authentication
   uint16_t sqhd_ = 0;
 
   std::vector<Transfer> transfers_;
