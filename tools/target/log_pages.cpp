@@ -14,6 +14,8 @@ namespace {
 constexpr uint8_t kLidError = 0x01;
 constexpr uint8_t kLidSmart = 0x02;
 constexpr uint8_t kLidFirmwareSlot = 0x03;
+constexpr uint8_t kLidChangedNamespaces = 0x04;
+constexpr size_t kChangedNamespaceListLen = 4096;  // 1024 NSIDs (NVMe Base 2.0 §5.16.1.5)
 constexpr uint8_t kLidDiscovery = 0x70;
 
 constexpr size_t kErrorEntryLen = 64;
@@ -95,6 +97,8 @@ bool build_log_page(uint8_t lid, const TargetContext& ctx, const Controller& ctr
     case kLidError: out.assign(kErrorEntryLen, 0); return true;  // ELPE 0: one entry, no errors recorded
     case kLidSmart: out = smart_log(); return true;
     case kLidFirmwareSlot: out = firmware_slot_log(); return true;
+    // Namespaces never change while the target runs: an empty list.
+    case kLidChangedNamespaces: out.assign(kChangedNamespaceListLen, 0); return true;
     default: return false;  // ANA and the rest: Invalid Log Page
   }
 }
