@@ -11,7 +11,11 @@
 //              invalid run into `data`. Only that run is touched; reads of
 //              already-valid LBAs may still be served. Other pieces park on
 //              `waiters` (a callback list, no thread blocks) and re-run when
-//              the fill completes: one lower read per block, never duplicates.
+//              the fill completes: never a duplicate lower read. A fresh run
+//              of consecutive absent blocks (readahead, multi-block demand
+//              miss) is one merged fill (fill_run.cpp): every block of it is
+//              READING until the one lower read completes; on error none
+//              becomes valid and every demand piece of the run fails.
 //   CLEAN      valid LBAs match the device; dirty and writing are empty.
 //              Only CLEAN entries with no waiters are evictable.
 //   DIRTY      some LBAs are newer than the device (writeback mode) and the
@@ -100,6 +104,7 @@ CacheImpl::CacheImpl(std::shared_ptr<BlockDevice> lower, const CacheOptions& opt
     next += uint64_t(n) * cb_;
   }
   zeros_.reset(new uint8_t[lbs_]());
+  init_fill_runs();
 
   if (opts.mode == Mode::WriteBack) {
     staging_bytes_ = std::max(lbs_, std::min<uint32_t>(li.max_transfer, 4u << 20) / lbs_ * lbs_);

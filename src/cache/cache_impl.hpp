@@ -2,6 +2,7 @@
 //   block_cache.cpp  construction, states essay, stats, drop, make_block_cache
 //   front.cpp        submit(): validation, splitting into pieces, read hits
 //   piece_run.cpp    running a piece against its block (fills, RMW, write-through)
+//   fill_run.cpp     merged fills: one lower read for a run of absent blocks
 //   writeback.cpp    the flusher thread: staging, coalescing, Flush barrier
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "dirty_list.hpp"
+#include "fill_run.hpp"
 #include "nvmefs/cache/block_cache.hpp"
 #include "piece.hpp"
 #include "piece_pool.hpp"
@@ -75,6 +77,20 @@ class CacheImpl final : public BlockCache {
   void clear_dirty(Entry* e, uint32_t first, uint32_t count);
   void run_all(Piece* list);
 
+  // fill_run.cpp
+  void init_fill_runs();
+  // Fills the absent blocks of [first, first + count) with one lower read per
+  // run of consecutive absent blocks. `owners`: nullptr (readahead) or one
+  // demand piece per block, linked by next, re-run when its block is filled.
+  void fill_blocks(uint64_t first, uint32_t count, Piece* owners);
+  Entry* claim_absent(uint64_t block, bool demand);
+  bool resident(uint64_t block);
+  FillRun* take_fill_run();
+  void put_fill_run(FillRun* fr);
+  void start_fill_run(FillRun* fr);
+  static void on_fill_run_done(IoRequest* r);
+  void fill_run_done(FillRun* fr);
+
   // writeback.cpp
   void flusher_main();
   void flush_barrier(IoRequest* r);
@@ -107,6 +123,13 @@ class CacheImpl final : public BlockCache {
   uint64_t shard_mask_ = 0;
   std::unique_ptr<uint8_t[]> zeros_;     // one LBA of zeros (WriteZeroes edges)
   ReadaheadDetector readahead_;
+
+  // Merged fills (fill_run.cpp), preallocated; none when fill_run_blocks_ == 0.
+  uint32_t fill_run_blocks_ = 0;          // blocks per merged fill at most
+  std::unique_ptr<uint8_t[]> fill_staging_;
+  std::unique_ptr<FillRun[]> fill_runs_;
+  std::mutex fill_mu_;                    // held for a pointer swap only
+  FillRun* free_fill_runs_ = nullptr;
   DirtyList dirty_list_;
 
   // Throttled writers (writeback mode, dirty bytes >= dirty_max).
@@ -127,7 +150,7 @@ class CacheImpl final : public BlockCache {
   uint32_t inflight_ = 0;
   std::vector<uint64_t> candidates_;
   std::atomic<int> wb_error_{0};
-  std::atomic<uint32_t> internal_pieces_{0};  // readahead fills in flight (waited for at destruction)
+  std::atomic<uint32_t> internal_pieces_{0};  // readahead fills and merged fills in flight (waited for at destruction)
   std::atomic<uint32_t> callbacks_{0};        // lower completions still running in this object
 
   // Held by every lower completion: a completion may finish the owner's last

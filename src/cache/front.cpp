@@ -3,6 +3,7 @@
 // block); everything else becomes a Piece run by piece_run.cpp.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "cache_impl.hpp"
 
@@ -94,14 +95,28 @@ void CacheImpl::submit_read(IoRequest* r) {
     return;
   }
   ReadaheadDetector::Range ra = readahead_.observe(r->offset, r->length);
+  PieceList misses;  // consecutive missed blocks, filled together
+  uint64_t miss_first = 0;
+  uint32_t miss_count = 0;
   for (uint64_t pos = r->offset, end = r->offset + r->length; pos < end;) {
     uint64_t block = pos / cb_;
     uint32_t off = uint32_t(pos % cb_);
     uint32_t len = uint32_t(std::min<uint64_t>(end, (block + 1) * cb_) - pos);
     uint8_t* dst = buf + (pos - r->offset);
-    if (!caching_ || !try_read_hit(block, off, len, dst)) run(new_piece(r, IoOp::Read, block, off, len, dst));
     pos += len;
+    if (!caching_) {
+      run(new_piece(r, IoOp::Read, block, off, len, dst));
+      continue;
+    }
+    if (try_read_hit(block, off, len, dst)) {
+      if (miss_count) fill_blocks(miss_first, std::exchange(miss_count, 0), misses.take());
+      continue;
+    }
+    if (miss_count == 0) miss_first = block;
+    ++miss_count;
+    misses.push(new_piece(r, IoOp::Read, block, off, len, dst));
   }
+  if (miss_count) fill_blocks(miss_first, miss_count, misses.take());
   if (ra.length) prefetch(ra.offset, ra.length);
 }
 
@@ -120,17 +135,8 @@ bool CacheImpl::try_read_hit(uint64_t block, uint32_t off, uint32_t len, uint8_t
 void CacheImpl::prefetch(uint64_t offset, uint64_t length) {
   if (offset >= info_.size_bytes) return;
   uint64_t end = std::min(info_.size_bytes, offset + length);
-  for (uint64_t block = offset / cb_; block * cb_ < end; ++block) {
-    {
-      Shard& s = shard_of(block);
-      std::lock_guard lk(s.mu);
-      Entry* e = s.find(block);
-      if (e && e->data) continue;
-    }
-    Piece* p = new_piece(nullptr, IoOp::Read, block, 0, block_bytes(block), nullptr);
-    p->may_wait = false;
-    run(p);
-  }
+  uint64_t first = offset / cb_;
+  fill_blocks(first, uint32_t((end + cb_ - 1) / cb_ - first), nullptr);
 }
 
 void CacheImpl::submit_write(IoRequest* r, uint64_t offset, uint64_t length, uint8_t* buf, bool advance) {

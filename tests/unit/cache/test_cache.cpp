@@ -9,6 +9,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "memory_device.hpp"
@@ -38,6 +39,31 @@ class RecordingDevice : public BlockDevice {
 
  private:
   std::shared_ptr<BlockDevice> inner_;
+};
+
+// Holds one request (hold_next) until release(): fails it or passes it on.
+class GatedDevice : public BlockDevice {
+ public:
+  explicit GatedDevice(std::shared_ptr<BlockDevice> inner) : inner_(std::move(inner)) {}
+  const BlockDeviceInfo& info() const override { return inner_->info(); }
+  void submit(IoRequest* r) override {
+    ++submitted;
+    if (hold_next.exchange(false)) held_ = r;
+    else inner_->submit(r);
+  }
+  void release(int err) {
+    IoRequest* r = std::exchange(held_, nullptr);
+    REQUIRE(r);
+    if (!err) return inner_->submit(r);
+    r->result = err;
+    r->done(r);
+  }
+  std::atomic<bool> hold_next{false};
+  std::atomic<int> submitted{0};
+
+ private:
+  std::shared_ptr<BlockDevice> inner_;
+  IoRequest* held_ = nullptr;
 };
 
 int io(BlockDevice& d, IoOp op, uint64_t off, uint64_t len, void* buf = nullptr, uint32_t flags = 0) {
@@ -363,6 +389,89 @@ TEST_CASE("readahead: sequential reads prefetch, random reads do not") {
   std::vector<uint8_t> b(4096);
   for (int i = 0; i < 300; ++i) REQUIRE(io(*cache, IoOp::Read, (rng() % 16000) * 4096, 4096, b.data()) == 0);
   CHECK(cache->stats().readahead_blocks == 0);
+}
+
+TEST_CASE("readahead: a sequential read is filled by few large lower reads") {
+  for (auto delay : {microseconds(0), microseconds(50)}) {
+    CAPTURE(delay.count());
+    const uint64_t total = 8 << 20;  // 128 cache blocks
+    auto dev = std::make_shared<MemoryDevice>(16 << 20, 512, delay);
+    CacheOptions o;
+    o.cache_block = 64 << 10;
+    o.readahead_max = 1 << 20;
+    auto cache = make_block_cache(dev, o);
+    auto data = pattern(total, 21);
+    std::memcpy(dev->bytes().data(), data.data(), data.size());
+    std::vector<uint8_t> b(16 << 10);
+    for (uint64_t off = 0; off < total; off += b.size()) {
+      REQUIRE(io(*cache, IoOp::Read, off, b.size(), b.data()) == 0);
+      REQUIRE(std::memcmp(b.data(), data.data() + off, b.size()) == 0);
+    }
+    CHECK(cache->stats().readahead_blocks > 0);
+    uint64_t reads = dev->reads;
+    CHECK(reads < 128 / 4);  // one lower read per block would be 128
+    CHECK(dev->bytes_read <= total + (1 << 20));
+  }
+}
+
+TEST_CASE("a multi-block read miss is one lower read; its error fails the read") {
+  for (auto delay : {microseconds(0), microseconds(50)}) {
+    CAPTURE(delay.count());
+    auto dev = std::make_shared<MemoryDevice>(4 << 20, 512, delay);
+    CacheOptions o;
+    o.cache_block = 64 << 10;
+    o.readahead_max = 0;
+    auto cache = make_block_cache(dev, o);
+    auto data = pattern(4 << 20, 22);
+    std::memcpy(dev->bytes().data(), data.data(), data.size());
+    std::vector<uint8_t> b(1 << 20);
+    // Unaligned: 17 blocks touched, the first and last partly.
+    const uint64_t off = (64 << 10) + 100, len = b.size() - 200;
+    dev->fail_next = -EIO;
+    CHECK(io(*cache, IoOp::Read, off, len, b.data()) == -EIO);
+    CHECK(dev->reads == 0);  // one merged read took the error, nothing else was read
+    REQUIRE(io(*cache, IoOp::Read, off, len, b.data()) == 0);
+    CHECK(std::memcmp(b.data(), data.data() + off, len) == 0);
+    uint64_t reads = dev->reads;
+    CHECK(reads <= 2);  // 17 blocks, at most 1 MiB per lower read
+    REQUIRE(io(*cache, IoOp::Read, off, len, b.data()) == 0);  // now all hits
+    CHECK(std::memcmp(b.data(), data.data() + off, len) == 0);
+    CHECK(dev->reads == reads);
+  }
+}
+
+TEST_CASE("a failed merged fill fails its own read and wakes reads waiting on its blocks") {
+  auto mem = std::make_shared<MemoryDevice>(1 << 20, 512);
+  auto gate = std::make_shared<GatedDevice>(mem);
+  CacheOptions o;
+  o.cache_block = 64 << 10;
+  o.readahead_max = 0;
+  auto cache = make_block_cache(gate, o);
+  auto data = pattern(1 << 20, 23);
+  std::memcpy(mem->bytes().data(), data.data(), data.size());
+  std::vector<uint8_t> a(4 << 16), b(1000);
+  IoRequest ra, rb;
+  std::atomic<int> done{0};
+  auto submit_read = [&](IoRequest& r, uint64_t off, std::vector<uint8_t>& buf) {
+    r.op = IoOp::Read;
+    r.offset = off;
+    r.length = buf.size();
+    r.buf = buf.data();
+    r.user = &done;
+    r.done = [](IoRequest* r) { static_cast<std::atomic<int>*>(r->user)->fetch_add(1); };
+    cache->submit(&r);
+  };
+  gate->hold_next = true;
+  submit_read(ra, 0, a);                // blocks 0..3: one merged fill, held
+  submit_read(rb, (2 << 16) + 10, b);  // block 2: waits for the held fill
+  CHECK(gate->submitted == 1);
+  CHECK(done == 0);
+  gate->release(-EIO);
+  REQUIRE(done == 2);
+  CHECK(ra.result == -EIO);             // the merged fill's own read fails
+  CHECK(rb.result == 0);                // the waiter retried with its own fill
+  CHECK(std::memcmp(b.data(), data.data() + (2 << 16) + 10, b.size()) == 0);
+  CHECK(gate->submitted == 2);
 }
 
 TEST_CASE("drop empties the cache and writes back dirty data") {
