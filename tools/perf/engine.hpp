@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "histogram.hpp"
+#include "nvmefs/common/histogram.hpp"
 #include "nvmefs/block_device.hpp"
 #include "pattern.hpp"
 

@@ -5,7 +5,6 @@
 // be called from any number of completion threads at once. Readers running
 // while writers record see an approximate snapshot (each bucket is exact,
 // the buckets are not read at one instant): fine for live statistics.
-// (nvmefs-perf still has its own copy in tools/perf/histogram.hpp.)
 #pragma once
 
 #include <array>

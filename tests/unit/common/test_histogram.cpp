@@ -3,9 +3,9 @@
 #include <thread>
 #include <vector>
 
-#include "histogram.hpp"
+#include "nvmefs/common/histogram.hpp"
 
-using nvmefs::perf::LatencyHistogram;
+using nvmefs::LatencyHistogram;
 
 TEST_CASE("histogram buckets tile the value range with bounded relative width") {
   for (uint64_t v : {0ull, 1ull, 63ull, 64ull, 127ull, 128ull, 1000ull, 123456789ull, ~0ull >> 1, ~0ull}) {
