@@ -41,6 +41,14 @@ std::string reachable_addr(const wire::DiscoveryEntry& e, const std::string& dis
   return e.traddr;
 }
 
+// NVMe/TCP 1.0 §3.6.1.x / NVMe-oF discovery: an entry whose TSAS names TLS,
+// or whose TREQ says a secure channel is required, must be reached over TLS.
+bool entry_requires_tls(const wire::DiscoveryEntry& e) {
+  if (e.trtype != NVMF_TRTYPE_TCP) return false;
+  return e.tcp_sectype == NVMF_TCP_SECTYPE_TLS || e.tcp_sectype == NVMF_TCP_SECTYPE_TLS13 ||
+         (e.treq & 0x3) == NVMF_TREQ_REQUIRED;
+}
+
 }  // namespace
 
 Attached attach(const Config& cfg) {
@@ -59,6 +67,10 @@ Attached attach(const Config& cfg) {
     if (e.subtype != NVME_NQN_NVME || !seen.insert(e.subnqn).second) continue;
     host::ConnectOptions opts = cfg.connect;
     opts.target = {wire::trtype_name(e.trtype), reachable_addr(e, cfg.connect.target.traddr), e.trsvcid, e.subnqn};
+    if (entry_requires_tls(e) && !opts.tls) {
+      log::info("{}: the discovery log asks for TLS on {}:{}", e.subnqn, opts.target.traddr, e.trsvcid);
+      opts.tls = true;
+    }
     try {
       auto ctrl = host::Controller::connect(opts);
       std::vector<ServedNamespace> served;
