@@ -83,8 +83,8 @@ TEST_CASE("a controller refusing the requested digests fails the connect with on
 }
 
 TEST_CASE("small writes go in-capsule with an SGL Data Block Offset descriptor") {
-  Fixture f(4096, true);
   std::vector<uint8_t> buf(1024, 0x5C);
+  Fixture f(4096, true);
   auto s = wire::cmd::write(1, 7, 2);
   s.set_cid(3);
   REQUIRE(f.qp->send_command(s, buf.data(), 1024, DataDir::ToController) == 0);
@@ -104,8 +104,10 @@ TEST_CASE("small writes go in-capsule with an SGL Data Block Offset descriptor")
 }
 
 TEST_CASE("large writes use a Transport SGL and answer R2T with H2CData split by MAXH2CDATA") {
-  Fixture f(4096);
+  // The data must outlive the queue pair: the command never completes here,
+  // so its receive thread may still be inside sendmsg() on it until f goes.
   std::vector<uint8_t> buf(10000);
+  Fixture f(4096);
   for (size_t i = 0; i < buf.size(); ++i) buf[i] = uint8_t(i * 31);
   auto s = wire::cmd::write(1, 0, 20);
   s.set_cid(5);
@@ -137,8 +139,8 @@ TEST_CASE("large writes use a Transport SGL and answer R2T with H2CData split by
 }
 
 TEST_CASE("C2HData lands in the buffer; SUCCESS completes the command without CapsuleResp") {
-  Fixture f;
   std::vector<uint8_t> buf(1024, 0);
+  Fixture f;
   auto s = read_cmd(2);
   REQUIRE(f.qp->send_command(s, buf.data(), 1024, DataDir::FromController) == 0);
   std::vector<uint8_t> first(512, 0xAB), second(512, 0xCD);
@@ -177,8 +179,8 @@ TEST_CASE("a completion for a command id out of range or not in flight is a prot
 }
 
 TEST_CASE("C2HData beyond the command's buffer is rejected before any byte is written") {
-  Fixture f;
   std::vector<uint8_t> buf(1024, 0);
+  Fixture f;
   auto s = read_cmd(4);
   REQUIRE(f.qp->send_command(s, buf.data(), 1024, DataDir::FromController) == 0);
   wire::tcp::CommonHeader ch;
