@@ -53,8 +53,27 @@ struct IoRequest {
   void* exec_ = nullptr;
 };
 
+// A device's size in bytes. It can change while the device is in use (a
+// namespace resized on the target, NVMe Base 2.0 §5.2 Namespace Attribute
+// Changed), so it is read and written atomically; relaxed order is enough:
+// a request that races a resize is checked against either size, and the
+// layer that resizes orders its own state.
+class DeviceSize {
+ public:
+  DeviceSize(uint64_t v = 0) : v_(v) {}  // NOLINT: implicit, reads like a plain integer
+  DeviceSize(const DeviceSize& o) : v_(o.load()) {}
+  DeviceSize& operator=(const DeviceSize& o) { return store(o.load()), *this; }
+  DeviceSize& operator=(uint64_t v) { return store(v), *this; }
+  operator uint64_t() const { return load(); }  // NOLINT
+  uint64_t load() const { return v_.load(std::memory_order_relaxed); }
+  void store(uint64_t v) { v_.store(v, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_;
+};
+
 struct BlockDeviceInfo {
-  uint64_t size_bytes = 0;
+  DeviceSize size_bytes = 0;
   uint32_t block_size = 512;        // LBA data size
   uint32_t max_transfer = 1 << 20;  // largest efficient single request (bytes)
   bool read_only = false;

@@ -134,7 +134,7 @@ bool CacheImpl::try_read_hit(uint64_t block, uint32_t off, uint32_t len, uint8_t
 
 void CacheImpl::prefetch(uint64_t offset, uint64_t length) {
   if (offset >= info_.size_bytes) return;
-  uint64_t end = std::min(info_.size_bytes, offset + length);
+  uint64_t end = std::min<uint64_t>(info_.size_bytes, offset + length);
   uint64_t first = offset / cb_;
   fill_blocks(first, uint32_t((end + cb_ - 1) / cb_ - first), nullptr);
 }

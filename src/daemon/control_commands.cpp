@@ -96,7 +96,7 @@ Value namespace_identity(const ServedNamespace& s) {
   v.set("path", s.path);
   v.set("subnqn", s.controller->info().subnqn);
   v.set("nsid", s.ns->nsid());
-  v.set("size_bytes", s.ns->info().size_bytes);
+  v.set("size_bytes", s.ns->info().size_bytes.load());
   v.set("lba_size", s.ns->info().block_size);
   v.set("read_only", s.ns->info().read_only);
   return v;

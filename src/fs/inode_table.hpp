@@ -24,7 +24,7 @@ struct Node {
   FileSpec file;                     // files only
   std::atomic<uint32_t> writers{0};  // open file handles with write access
 
-  uint64_t size() const { return is_dir ? 0 : file.dev->info().size_bytes; }
+  uint64_t size() const { return is_dir ? 0 : file.dev->info().size_bytes.load(); }
 };
 
 class InodeTable {

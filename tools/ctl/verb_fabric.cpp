@@ -147,7 +147,7 @@ Value namespace_json(const host::Namespace& ns) {
     f.set("in_use", i == in_use);
     lbafs.push(std::move(f));
   }
-  v.set("size_bytes", ns.info().size_bytes);
+  v.set("size_bytes", ns.info().size_bytes.load());
   v.set("lba_size", ns.info().block_size);
   return v;
 }

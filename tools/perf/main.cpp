@@ -93,11 +93,11 @@ int run(const PerfOptions& o) {
     if (o.bs % info.block_size)
       throw Error(fmt::format("--bs {} is not a multiple of the namespace's {}-byte blocks", o.bs, info.block_size),
                   EINVAL);
-    if (o.size > info.size_bytes)
-      throw Error(fmt::format("--size {} exceeds the namespace's {} bytes", o.size, info.size_bytes), EINVAL);
-    region = (o.size ? o.size : info.size_bytes) / o.bs * o.bs;
+    if (o.size > info.size_bytes.load())
+      throw Error(fmt::format("--size {} exceeds the namespace's {} bytes", o.size, info.size_bytes.load()), EINVAL);
+    region = (o.size ? o.size : info.size_bytes.load()) / o.bs * o.bs;
     if (region == 0)
-      throw Error(fmt::format("namespace of {} bytes is smaller than --bs {}", info.size_bytes, o.bs), EINVAL);
+      throw Error(fmt::format("namespace of {} bytes is smaller than --bs {}", info.size_bytes.load(), o.bs), EINVAL);
     if (info.read_only && writes(o))
       throw Error(fmt::format("namespace {} is read-only", ns->nsid()), EROFS);
   } catch (const Error& e) {
