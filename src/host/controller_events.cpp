@@ -19,24 +19,26 @@ namespace {
 constexpr uint8_t kFeatureAsyncEventConfig = 0x0B;
 constexpr uint32_t kNamespaceAttributeNotices = 1u << 8;  // §5.27.1.7, Figure 323
 constexpr uint32_t kAnaChangeNotices = 1u << 11;
+constexpr uint32_t kDiscoveryLogChangeNotices = 1u << 31;  // discovery controllers only
 constexpr uint32_t kMaxAsyncEvents = 4;                   // admin slots are shared with admin commands
 constexpr uint32_t kNoDeadline = UINT32_MAX;              // an AER stays outstanding until an event occurs
 constexpr uint8_t kAsyncEventNotice = 0x2;                // §5.2.1 Figure 146: Asynchronous Event Type
 constexpr uint8_t kNoticeNamespaceAttributeChanged = 0x00;
 constexpr uint8_t kNoticeAnaChange = 0x03;
+constexpr uint8_t kNoticeDiscoveryLogChange = 0xF0;
 constexpr uint8_t kLidChangedNamespaceList = 0x04;
 }  // namespace
 
 void ControllerImpl::configure_async_events() {
   const uint32_t oaes = wire::get_le32(reinterpret_cast<const uint8_t*>(&info_.id.oaes));
-  // OAES bits 8 and 11: the controller can send these notices (the same bits enable them).
-  const uint32_t notices = oaes & (kNamespaceAttributeNotices | kAnaChangeNotices);
+  // OAES bits 8, 11 and 31: the controller can send these notices (the same bits enable them).
+  const uint32_t notices = oaes & (kNamespaceAttributeNotices | kAnaChangeNotices | kDiscoveryLogChangeNotices);
   if (!notices) return;
   try {
     setup_command("Set Features (Asynchronous Event Configuration)",
                   wire::cmd::set_features(kFeatureAsyncEventConfig, notices));
   } catch (const Error& e) {
-    log::warn("{}: namespace change and ANA change notices stay off: {}", where(), e.what());
+    log::warn("{}: change notices stay off: {}", where(), e.what());
   }
 }
 
@@ -70,6 +72,13 @@ void ControllerImpl::async_event_done(void* ctx, int err, const wire::Cqe* cqe) 
       o = self->observer_;
     }
     if (o) o->on_ana_change();  // the observer reads the ANA log (RAE cleared), which re-enables the notice
+  } else if (type == kAsyncEventNotice && info == kNoticeDiscoveryLogChange) {
+    std::shared_ptr<ControllerObserver> o;
+    {
+      std::lock_guard lk(self->state_mu_);
+      o = self->observer_;
+    }
+    if (o) o->on_discovery_change();  // the observer re-reads log 70h (RAE cleared): re-enables the notice
   } else {
     log::info("{}: asynchronous event type {} info {:#x} (log page {:#x})", self->where(), type, info, lid);
   }
@@ -105,6 +114,10 @@ void ControllerImpl::rescan_namespaces() {
       current = namespaces_;
     }
     std::vector<std::shared_ptr<NamespaceImpl>> next;
+    auto remove = [&](const std::shared_ptr<NamespaceImpl>& n) {
+      n->mark_removed();
+      changes.push_back({NamespaceChange::Kind::Removed, n->nsid(), n->nsze(), 0});
+    };
     for (uint32_t nsid : nsids) {
       auto old = std::find_if(current.begin(), current.end(), [&](auto& n) { return n->nsid() == nsid; });
       nvme_id_ns id;
@@ -117,16 +130,25 @@ void ControllerImpl::rescan_namespaces() {
         continue;
       }
       if (!fresh) continue;  // no longer usable: reported as removed below
-      // The old object stays (upper layers hold it); a resize is reported,
-      // and the new size is used once the observer re-opens the namespace.
-      if (id.nsze != (*old)->nsze()) changes.push_back({NamespaceChange::Kind::Resized, nsid, (*old)->nsze(), id.nsze});
+      if (fresh->lba_shift() != (*old)->lba_shift()) {
+        // Reformatted (another LBA data size): a different device. The old
+        // object fails its requests with -ENODEV; the new one replaces it.
+        remove(*old);
+        old->reset();
+        changes.push_back({NamespaceChange::Kind::Added, nsid, 0, id.nsze});
+        next.push_back(std::move(fresh));
+        continue;
+      }
+      // Same format: the object upper layers hold takes the new size in
+      // place (NVMe Base 2.0 §5.2: Namespace Attribute Changed after a resize).
+      if (const uint64_t was = (*old)->nsze(); id.nsze != was) {
+        (*old)->resize(id.nsze);
+        changes.push_back({NamespaceChange::Kind::Resized, nsid, was, id.nsze});
+      }
       next.push_back(*old);
     }
     for (auto& n : current)
-      if (std::none_of(next.begin(), next.end(), [&](auto& m) { return m == n; })) {
-        n->mark_removed();
-        changes.push_back({NamespaceChange::Kind::Removed, n->nsid(), n->nsze(), 0});
-      }
+      if (n && std::none_of(next.begin(), next.end(), [&](auto& m) { return m == n; })) remove(n);
     std::lock_guard lk(ns_mu_);
     namespaces_ = std::move(next);
   } catch (const Error& e) {

@@ -23,6 +23,11 @@ using transport::DataDir;
 namespace {
 
 constexpr uint16_t kAdminQueueEntries = 32;
+// Reserved slots (queue.hpp; Linux NVMF_RESERVED_TAGS): Connect and
+// DH-HMAC-CHAP on every queue, plus Keep Alive on the admin queue. They are
+// part of the SQ's entries - 1 commands (NVMe Base 2.0 §4.1.3).
+constexpr uint16_t kIoReservedSlots = 1;
+constexpr uint16_t kAdminReservedSlots = 2;
 constexpr uint32_t kAdminMaxInline = 8192;      // NVMe/TCP §3.3.2: admin queue in-capsule data limit
 constexpr uint32_t kShutdownTimeoutMs = 5000;   // bound on CSTS.SHST (Linux: nvme_core shutdown_timeout)
 constexpr uint8_t kFeatureNumberOfQueues = 0x07;
@@ -114,7 +119,7 @@ void ControllerImpl::bring_up() {
   auth_ = std::make_unique<Authenticator>(opts_, host_.nqn, fmt::format("{} on {}", opts_.target.subnqn, where()));
   auto on_broken = [this](Queue& q, int err, const std::string& why) { on_queue_broken(q, err, why); };
   admin_ = std::make_unique<Queue>(0, uint16_t(kAdminQueueEntries - 1), nullptr, opts_.admin_timeout_ms, opts_.trace,
-                                   on_broken);
+                                   on_broken, kAdminReservedSlots);
   timer_ = std::thread([this] { timer_loop(); });
   establish(true);
   if (!commit_reconnect())
@@ -139,19 +144,26 @@ void ControllerImpl::establish(bool first) {
     identify_controller();
   else
     check_same_subsystem();
-  if (discovery_) return;
+  if (discovery_) {
+    if (persistent_) {  // Discovery Log Page Change notices (AEC bit 31)
+      configure_async_events();
+      arm_async_events();
+    }
+    return;
+  }
   configure_async_events();
   uint16_t nr;
   if (first) {
     nr = negotiate_queue_count(opts_.nr_io_queues ? opts_.nr_io_queues : online_cpus());
     const uint32_t mqes = uint32_t(info_.cap & 0xFFFF) + 1;  // CAP.MQES is 0-based
-    info_.queue_size = uint16_t(std::clamp<uint32_t>(std::min(opts_.queue_size, mqes), 2, 1024));
+    // At least one regular slot besides the reserved one: 3 entries hold 2 commands.
+    info_.queue_size = uint16_t(std::clamp<uint32_t>(std::min(opts_.queue_size, mqes), 2 + kIoReservedSlots, 1024));
     find_namespaces();
     io_->queues.reserve(nr);  // never reallocated: the timer walks it (io_queues.hpp)
     for (uint16_t qid = 1; qid <= nr; ++qid) {
       io_->queues.push_back(std::make_unique<Queue>(
           qid, uint16_t(info_.queue_size - 1), nullptr, opts_.io_timeout_ms, opts_.trace,
-          [this](Queue& q, int err, const std::string& why) { on_queue_broken(q, err, why); }));
+          [this](Queue& q, int err, const std::string& why) { on_queue_broken(q, err, why); }, kIoReservedSlots));
       io_->count.store(qid, std::memory_order_release);
     }
     info_.nr_io_queues = nr;
@@ -206,11 +218,11 @@ void ControllerImpl::fabrics_connect(Queue& q, uint16_t qid, uint16_t entries) {
   wire::put_le16(reinterpret_cast<uint8_t*>(&data.cntlid), qid == 0 ? 0xFFFF : cntlid_);
   std::strncpy(data.subsysnqn, opts_.target.subnqn.c_str(), sizeof data.subsysnqn - 1);
   std::strncpy(data.hostnqn, host_.nqn.c_str(), sizeof data.hostnqn - 1);
-  const uint32_t kato_ms = qid == 0 && !discovery_ ? opts_.keep_alive_tmo * 1000 : 0;
+  const uint32_t kato_ms = qid == 0 && keeps_alive() ? opts_.keep_alive_tmo * 1000 : 0;
   const auto sqe = wire::cmd::connect(qid, uint16_t(entries - 1), kato_ms, false);
 
   wire::Cqe cqe;
-  int r = run(q, sqe, &data, sizeof data, DataDir::ToController, &cqe, bring_up_ms_left());
+  int r = run(q, sqe, &data, sizeof data, DataDir::ToController, &cqe, bring_up_ms_left(), SlotPool::Reserved);
   if (r == -ETIMEDOUT)
     throw Error(fmt::format("connect to {}: no answer to Fabrics Connect (qid {}) within {} s", where(), qid,
                             opts_.connect_timeout_ms / 1000.0),
@@ -230,7 +242,7 @@ void ControllerImpl::fabrics_connect(Queue& q, uint16_t qid, uint16_t entries) {
 void ControllerImpl::authenticate(Queue& q, uint16_t qid, uint32_t connect_dw0) {
   auth_->on_connected(qid, connect_dw0, [&](const wire::Sqe& sqe, void* data, uint32_t len, DataDir dir) {
     wire::Cqe cqe;
-    const int r = run(q, sqe, data, len, dir, &cqe, bring_up_ms_left());
+    const int r = run(q, sqe, data, len, dir, &cqe, bring_up_ms_left(), SlotPool::Reserved);
     const char* what = dir == DataDir::ToController ? "Authentication Send" : "Authentication Receive";
     if (r == -EIO)
       throw Error(fmt::format("{} failed with status {:#x} ({})", what, cqe.status(), wire::status_name(cqe.status())),
@@ -240,12 +252,12 @@ void ControllerImpl::authenticate(Queue& q, uint16_t qid, uint32_t connect_dw0) 
 }
 
 int ControllerImpl::run(Queue& q, const wire::Sqe& sqe, void* data, uint32_t len, DataDir dir, wire::Cqe* cqe,
-                        uint32_t timeout_ms) {
+                        uint32_t timeout_ms, SlotPool pool) {
   Waiter w;
   int r;
-  // The admin queue has 31 slots; callers beyond that wait briefly for one.
+  // The admin queue has 29 regular slots; callers beyond that wait briefly for one.
   const auto give_up = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while ((r = q.issue(sqe, data, len, dir, wake_waiter, &w, timeout_ms)) == -EAGAIN) {
+  while ((r = q.issue(sqe, data, len, dir, wake_waiter, &w, timeout_ms, pool)) == -EAGAIN) {
     if (Clock::now() > give_up) return -EBUSY;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }

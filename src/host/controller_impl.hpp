@@ -58,6 +58,10 @@ class ControllerImpl final : public Controller {
   using TransportFactory =
       std::function<std::unique_ptr<transport::QueuePair>(const transport::TcpParams&, uint32_t timeout_ms)>;
   void set_transport_factory(TransportFactory f) { transport_factory_ = std::move(f); }
+  // A persistent discovery controller (NVMe-oF: KATO nonzero): Connect sends
+  // KATO, Keep Alive runs, and AERs are armed for the Discovery Log Page
+  // Change notice. Still no reconnect (the owner reconnects). Before bring_up().
+  void set_persistent_discovery() { persistent_ = true; }
 
   const ControllerInfo& info() const override { return info_; }
   const ConnectOptions& options() const override { return opts_; }
@@ -81,8 +85,9 @@ class ControllerImpl final : public Controller {
   std::unique_ptr<transport::QueuePair> connect_transport(uint16_t qid, uint16_t entries);
   void attach_and_connect(Queue& q, uint16_t entries);
   // One command on `q`, waiting for its completion (the timer bounds the wait).
+  // Connect and authentication pass SlotPool::Reserved (queue.hpp).
   int run(Queue& q, const wire::Sqe& sqe, void* data, uint32_t len, transport::DataDir dir, wire::Cqe* cqe,
-          uint32_t timeout_ms);
+          uint32_t timeout_ms, SlotPool pool = SlotPool::Regular);
   // As run() on the admin queue during bring-up: NVMe errors and timeouts throw.
   wire::Cqe setup_command(const char* what, const wire::Sqe& sqe, void* data = nullptr, uint32_t len = 0,
                           transport::DataDir dir = transport::DataDir::None);
@@ -105,6 +110,8 @@ class ControllerImpl final : public Controller {
   void timer_loop();
   void check_command_deadlines(uint64_t now);
   void check_recovery_deadlines(uint64_t now);
+  void send_keep_alive(uint64_t now);
+  static void keep_alive_done(void* ctx, int err, const wire::Cqe* cqe);
   void recovery_loop();
   void attempt_reconnect();
   bool commit_reconnect();  // Connecting -> Live, unless a queue broke meanwhile or the controller died
@@ -124,6 +131,8 @@ class ControllerImpl final : public Controller {
 
   const ConnectOptions opts_;
   const bool discovery_;
+  bool persistent_ = false;              // discovery_ only: see set_persistent_discovery()
+  bool keeps_alive() const { return !discovery_ || persistent_; }
   TransportFactory transport_factory_;
   HostIdentity host_;
   std::unique_ptr<Authenticator> auth_;  // secrets (wiped on destruction) and transaction counters
@@ -153,6 +162,9 @@ class ControllerImpl final : public Controller {
   uint64_t reconnects_ = 0, attempts_ = 0, last_recovery_ms_ = 0;
   std::string last_error_;
   std::shared_ptr<ControllerObserver> observer_;
+
+  uint32_t kato_ms_ = 0;                  // Keep Alive Timeout sent in the admin Connect (0: no Keep Alive)
+  std::atomic<uint64_t> ka_deadline_ms_{0};  // the Keep Alive in flight must complete by then (0: none in flight)
 
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;

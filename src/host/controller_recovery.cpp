@@ -25,11 +25,6 @@ using transport::DataDir;
 
 namespace {
 constexpr uint32_t kTimerTickMs = 50;
-
-void keep_alive_done(void*, int err, const wire::Cqe* cqe) {
-  if (err == 0 && cqe && cqe->status() != 0)
-    log::warn("keep alive failed: status {:#x} ({})", cqe->status(), wire::status_name(cqe->status()));
-}
 }  // namespace
 
 const char* controller_state_name(ControllerState s) {
@@ -114,30 +109,56 @@ void ControllerImpl::on_queue_broken(Queue& q, int, const std::string& why) {
 }
 
 void ControllerImpl::timer_loop() {
-  const uint32_t ka_interval = discovery_ ? 0 : opts_.keep_alive_tmo * 1000 / 2;
+  kato_ms_ = keeps_alive() ? opts_.keep_alive_tmo * 1000 : 0;
+  const uint32_t ka_interval = kato_ms_ / 2;
   uint64_t next_ka = now_ms() + ka_interval;
   std::unique_lock lk(timer_mu_);
   while (!timer_cv_.wait_for(lk, std::chrono::milliseconds(kTimerTickMs), [&] { return timer_stop_; })) {
     lk.unlock();
     const uint64_t now = now_ms();
     check_command_deadlines(now);
-    // Keep Alive every KATO/2 (NVMe Base 2.0 §3.9.4); skipped when all admin
-    // slots are busy. A lost answer times out like any command: reconnect.
     if (ka_interval && live() && now >= next_ka) {
       next_ka = now + ka_interval;
-      admin_->issue(wire::cmd::keep_alive(), nullptr, 0, DataDir::None, keep_alive_done, nullptr);
+      send_keep_alive(now);
     }
     check_recovery_deadlines(now);
     lk.lock();
   }
 }
 
+// Keep Alive every KATO/2 (NVMe Base 2.0 §3.9.4), one at a time, in the
+// admin queue's reserved slot, with a deadline of KATO (the Linux host's
+// nvme_keep_alive_work: rq->timeout = kato). A Keep Alive that times out or
+// fails takes the connection down (recovery follows), so a target that stops
+// answering with TCP still up is noticed within about 1.5 x KATO.
+void ControllerImpl::send_keep_alive(uint64_t now) {
+  uint64_t none = 0;
+  if (!ka_deadline_ms_.compare_exchange_strong(none, now + kato_ms_)) return;  // the previous one is still out
+  if (admin_->issue(wire::cmd::keep_alive(), nullptr, 0, DataDir::None, keep_alive_done, this, kato_ms_,
+                    SlotPool::Reserved) != 0)
+    ka_deadline_ms_.store(0);  // queue down (recovery is on it) or reserved slot busy
+}
+
+void ControllerImpl::keep_alive_done(void* ctx, int err, const wire::Cqe* cqe) {
+  auto* self = static_cast<ControllerImpl*>(ctx);
+  self->ka_deadline_ms_.store(0);
+  if (err != 0 || !cqe || cqe->status() == 0) return;  // a timeout or break already took the queue down
+  log::error("{} on {}: Keep Alive failed with status {:#x} ({})", self->opts_.target.subnqn, self->where(),
+             cqe->status(), wire::status_name(cqe->status()));
+  self->admin_->abort(-EIO, fmt::format("Keep Alive failed with status {:#x}", cqe->status()));
+}
+
 void ControllerImpl::check_command_deadlines(uint64_t now) {
+  const uint64_t ka_deadline = ka_deadline_ms_.load();
   for_each_queue([&](Queue& q) {
-    if (q.live() && q.has_expired(now)) {
-      log::error("{} on {}: command on queue {} timed out", opts_.target.subnqn, where(), q.qid());
-      q.abort(-ETIMEDOUT, "command timed out");
+    if (!q.live() || !q.has_expired(now)) return;
+    if (&q == admin_.get() && ka_deadline && ka_deadline <= now) {
+      log::error("{} on {}: no answer to Keep Alive within KATO ({} ms)", opts_.target.subnqn, where(), kato_ms_);
+      q.abort(-ETIMEDOUT, "Keep Alive timed out");
+      return;
     }
+    log::error("{} on {}: command on queue {} timed out", opts_.target.subnqn, where(), q.qid());
+    q.abort(-ETIMEDOUT, "command timed out");
   });
 }
 

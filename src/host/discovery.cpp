@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "controller_impl.hpp"
+#include "discovery_read.hpp"
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/common/log.hpp"
 
@@ -22,16 +23,7 @@ int read_log(Controller& c, void* buf, uint32_t len, uint64_t offset) {
 }
 }  // namespace
 
-std::vector<wire::DiscoveryEntry> discover(const ConnectOptions& opts) {
-  ConnectOptions o = opts;
-  o.target.subnqn = wire::kDiscoveryNqn;
-  // The controller key belongs to the I/O subsystem (it is transformed with its
-  // NQN); the host key still answers a discovery controller that asks for it.
-  o.dhchap_ctrl_secret.clear();
-  if (o.target.trsvcid.empty()) o.target.trsvcid = kDefaultDiscoveryPort;
-  ControllerImpl c(o, true);
-  c.bring_up();
-  const std::string where = fmt::format("discovery controller {}:{}", o.target.traddr, o.target.trsvcid);
+std::vector<wire::DiscoveryEntry> read_discovery_log(Controller& c, const std::string& where) {
   const uint32_t chunk = c.info().mdts_bytes ? std::min(kChunk, c.info().mdts_bytes) : kChunk;
 
   // §5.16.1.23: read the header, then the entries; if GENCTR changed
@@ -64,6 +56,18 @@ std::vector<wire::DiscoveryEntry> discover(const ConnectOptions& opts) {
     return result;
   }
   throw Error(fmt::format("{}: discovery log kept changing ({} reads)", where, kMaxAttempts), EAGAIN);
+}
+
+std::vector<wire::DiscoveryEntry> discover(const ConnectOptions& opts) {
+  ConnectOptions o = opts;
+  o.target.subnqn = wire::kDiscoveryNqn;
+  // The controller key belongs to the I/O subsystem (it is transformed with its
+  // NQN); the host key still answers a discovery controller that asks for it.
+  o.dhchap_ctrl_secret.clear();
+  if (o.target.trsvcid.empty()) o.target.trsvcid = kDefaultDiscoveryPort;
+  ControllerImpl c(o, true);
+  c.bring_up();
+  return read_discovery_log(c, fmt::format("discovery controller {}:{}", o.target.traddr, o.target.trsvcid));
 }
 
 }  // namespace nvmefs::host

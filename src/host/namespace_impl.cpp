@@ -19,7 +19,7 @@ bool is_write_op(IoOp op) { return op == IoOp::Write || op == IoOp::WriteZeroes 
 
 NamespaceImpl::NamespaceImpl(uint32_t nsid, const nvme_id_ns& id, const NamespaceLimits& limits,
                              std::shared_ptr<IoQueues> queues)
-    : nsid_(nsid), id_(id), queues_(std::move(queues)) {
+    : nsid_(nsid), id_(id), nsze_(id.nsze), queues_(std::move(queues)) {
   const NamespaceGeometry g = namespace_geometry(nsid, id);
   lba_shift_ = g.lba_shift;
   max_rw_bytes_ = std::min<uint64_t>(kMaxNlb << lba_shift_, kMaxCommandData);
@@ -37,12 +37,18 @@ NamespaceImpl::NamespaceImpl(uint32_t nsid, const nvme_id_ns& id, const Namespac
   info_.deallocate_reads_zeroes = limits.dataset_management && (id.dlfeat & 0x7) == 1;
 }
 
+void NamespaceImpl::resize(uint64_t nsze) {
+  nsze_.store(nsze, std::memory_order_relaxed);
+  info_.size_bytes.store(nsze << lba_shift_);  // namespace_geometry() checked that NSZE fits in bytes
+}
+
 int NamespaceImpl::validate(const IoRequest& req) const {
   if (removed_.load(std::memory_order_relaxed)) return -ENODEV;
   if (req.op == IoOp::Flush) return 0;
   const uint64_t mask = info_.block_size - 1;
   if ((req.offset & mask) || (req.length & mask)) return -EINVAL;
-  if (req.offset > info_.size_bytes || req.length > info_.size_bytes - req.offset) return -EINVAL;
+  const uint64_t size = info_.size_bytes.load();  // once: a resize may race this request
+  if (req.offset > size || req.length > size - req.offset) return -EINVAL;
   if ((req.op == IoOp::Read || req.op == IoOp::Write) && !req.buf && req.length) return -EINVAL;
   if (info_.read_only && is_write_op(req.op)) return -EROFS;
   if (req.op == IoOp::WriteZeroes && !info_.can_write_zeroes) return -EOPNOTSUPP;

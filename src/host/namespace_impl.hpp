@@ -26,8 +26,16 @@ class NamespaceImpl final : public Namespace, public IoSplitter {
   const BlockDeviceInfo& info() const override { return info_; }
   void submit(IoRequest* req) override;
   uint32_t nsid() const override { return nsid_; }
+  // The Identify Namespace data that created this object (its NSZE is not
+  // updated by resize(): nsze() and info().size_bytes are the current size).
   const nvme_id_ns& id() const override { return id_; }
-  uint64_t nsze() const override { return id_.nsze; }
+  uint64_t nsze() const override { return nsze_.load(std::memory_order_relaxed); }
+  uint32_t lba_shift() const { return lba_shift_; }
+
+  // The namespace was resized on the target (NSZE changed, same LBA format):
+  // requests are checked against the new size from now on. Not concurrent
+  // with itself (the controller's recovery thread rescans).
+  void resize(uint64_t nsze);
 
   bool next_piece(IoRequest* req, nvme_dsm_range& dsm, IoPiece& piece) override;
 
@@ -39,6 +47,7 @@ class NamespaceImpl final : public Namespace, public IoSplitter {
 
   const uint32_t nsid_;
   const nvme_id_ns id_;
+  std::atomic<uint64_t> nsze_;  // in LBAs; info_.size_bytes follows it
   std::shared_ptr<IoQueues> queues_;
   unsigned lba_shift_ = 9;
   uint64_t max_rw_bytes_ = 0;  // one Read/Write command: min(MDTS, 65536 LBAs)

@@ -1,5 +1,6 @@
 #include "queue.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include <fmt/core.h>
@@ -36,29 +37,35 @@ void io_piece_done(void* ctx, int err, const wire::Cqe* cqe) {
 }  // namespace
 
 Queue::Queue(uint16_t qid, uint16_t nr_slots, std::unique_ptr<transport::QueuePair> qp, uint32_t timeout_ms,
-             bool trace, std::function<void(Queue&, int, const std::string&)> on_broken)
+             bool trace, std::function<void(Queue&, int, const std::string&)> on_broken, uint16_t nr_reserved)
     : qid_(qid), qp_(std::move(qp)), timeout_ms_(timeout_ms), trace_(trace), on_broken_(std::move(on_broken)),
       slots_(nr_slots) {
+  const uint16_t first_reserved = uint16_t(nr_slots - std::min(nr_reserved, nr_slots));
   for (uint16_t i = nr_slots; i-- > 0;) {
-    slots_[i].cid = i;
-    slots_[i].next_free = free_;
-    free_ = &slots_[i];
+    Slot& s = slots_[i];
+    s.cid = i;
+    s.reserved = i >= first_reserved;
+    Slot*& list = s.reserved ? reserved_free_ : free_;
+    s.next_free = list;
+    list = &s;
   }
   connected_ = qp_ != nullptr;
 }
 
 Queue::~Queue() { close(); }
 
-Slot* Queue::take_slot() {
-  Slot* s = free_;
-  if (s) free_ = s->next_free;
+Slot* Queue::take_slot(SlotPool pool) {
+  Slot*& list = pool == SlotPool::Reserved ? reserved_free_ : free_;
+  Slot* s = list;
+  if (s) list = s->next_free;
   return s;
 }
 
 void Queue::release_slot(Slot* s) {
   s->deadline_ms.store(0, std::memory_order_relaxed);
-  s->next_free = free_;
-  free_ = s;
+  Slot*& list = s->reserved ? reserved_free_ : free_;
+  s->next_free = list;
+  list = s;
 }
 
 void Queue::fill(Slot* s, const wire::Sqe& sqe, SlotDone done, void* ctx, uint32_t timeout_ms) {
@@ -84,13 +91,13 @@ void Queue::send(transport::QueuePair* qp, Slot* s) {
 }
 
 int Queue::issue(const wire::Sqe& sqe, void* data, uint32_t len, transport::DataDir dir, SlotDone done, void* ctx,
-                 uint32_t timeout_ms) {
+                 uint32_t timeout_ms, SlotPool pool) {
   Slot* s;
   transport::QueuePair* qp;
   {
     std::lock_guard lk(mu_);
     if (!connected_) return -ENOTCONN;
-    s = take_slot();
+    s = take_slot(pool);
     if (!s) return -EAGAIN;
     fill(s, sqe, done, ctx, timeout_ms);
     s->data = data;

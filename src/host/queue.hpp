@@ -19,6 +19,12 @@
 // with err, and every later request at once, until the next open_io().
 // Commands sent with issue() (admin, Connect, Keep Alive) are never parked:
 // they fail with the transport's error.
+//
+// Reserved slots (the Linux host's NVMF_RESERVED_TAGS): the last nr_reserved
+// slots of a queue are only ever taken by issue(..., SlotPool::Reserved), for
+// the commands a queue needs to come back or stay up (Fabrics Connect and
+// DH-HMAC-CHAP on every queue, Keep Alive on the admin queue). I/O parked for
+// a re-send can occupy every regular slot; a reconnect still finds a slot.
 #pragma once
 
 #include <atomic>
@@ -51,8 +57,12 @@ using SlotDone = void (*)(void* ctx, int err, const wire::Cqe* cqe);
 // Deadline of a parked slot: occupied, not on the wire, never expires.
 inline constexpr uint64_t kParked = UINT64_MAX;
 
+// Which free list issue() takes a slot from (see the header comment).
+enum class SlotPool : uint8_t { Regular, Reserved };
+
 struct Slot {
   uint16_t cid = 0;
+  bool reserved = false;      // belongs to the reserved pool (fixed at construction)
   std::atomic<uint64_t> deadline_ms{0};  // 0 = free, kParked = waiting for a new connection
   Slot* next_free = nullptr;
   SlotDone done = nullptr;
@@ -92,9 +102,11 @@ class Queue final : public transport::QueueEvents {
  public:
   // on_broken is called (on the receive thread) once the connection is gone,
   // after every command of this queue was completed with an error or parked.
-  // qp may be null: the queue waits for attach().
+  // qp may be null: the queue waits for attach(). nr_reserved of the nr_slots
+  // slots (CIDs nr_slots-nr_reserved .. nr_slots-1) form the reserved pool;
+  // nr_reserved < nr_slots.
   Queue(uint16_t qid, uint16_t nr_slots, std::unique_ptr<transport::QueuePair> qp, uint32_t timeout_ms, bool trace,
-        std::function<void(Queue&, int, const std::string&)> on_broken);
+        std::function<void(Queue&, int, const std::string&)> on_broken, uint16_t nr_reserved = 0);
   ~Queue() override;
 
   uint16_t qid() const { return qid_; }
@@ -107,9 +119,9 @@ class Queue final : public transport::QueueEvents {
   void set_hold(bool hold, int err);
 
   // Sends one command; `done(slot, ...)` runs exactly once when it returns 0.
-  // -EAGAIN: no free slot; -ENOTCONN: the queue is down. timeout_ms 0 = the queue's default.
+  // -EAGAIN: no free slot in `pool`; -ENOTCONN: the queue is down. timeout_ms 0 = the queue's default.
   int issue(const wire::Sqe& sqe, void* data, uint32_t len, transport::DataDir dir, SlotDone done, void* ctx,
-            uint32_t timeout_ms = 0);
+            uint32_t timeout_ms = 0, SlotPool pool = SlotPool::Regular);
 
   // Dispatches an IoRequest (req->exec_ = its IoSplitter, pending_ = 1 set by
   // the caller as the dispatch guard). Never blocks for I/O: when slots run
@@ -129,7 +141,7 @@ class Queue final : public transport::QueueEvents {
   void on_completion(const wire::Cqe& cqe) override;
   void on_broken(int err, const std::string& why) override;
 
-  Slot* take_slot();             // under mu_
+  Slot* take_slot(SlotPool pool = SlotPool::Regular);  // under mu_
   void release_slot(Slot* s);    // under mu_
   // Sends pieces of `req` while slots last; queues it (at the front when
   // `resumed`) when they run out.
@@ -152,7 +164,8 @@ class Queue final : public transport::QueueEvents {
   std::vector<Slot> slots_;
 
   mutable std::mutex mu_;
-  Slot* free_ = nullptr;
+  Slot* free_ = nullptr;            // regular slots (I/O and admin commands)
+  Slot* reserved_free_ = nullptr;   // reserved slots (Connect, authentication, Keep Alive)
   IoRequest* wait_head_ = nullptr;  // FIFO of requests waiting for slots (linked by next_)
   IoRequest* wait_tail_ = nullptr;
   std::atomic<bool> connected_{false};  // transport up: issue() works

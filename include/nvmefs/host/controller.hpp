@@ -86,6 +86,10 @@ class ControllerObserver {
   // 03h): the ANA log page changed. Called on a receive thread: only take
   // note (the log is read with an admin command, elsewhere).
   virtual void on_ana_change() {}
+  // Discovery Log Page Change notice (NVMe Base 2.0 §5.2.1, info F0h) of a
+  // persistent discovery controller: the discovery log changed. Called on a
+  // receive thread: only take note (read the log elsewhere, RAE cleared).
+  virtual void on_discovery_change() {}
 };
 
 class Controller {

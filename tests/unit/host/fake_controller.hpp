@@ -99,6 +99,11 @@ class FakeController {
   std::vector<uint8_t> media = std::vector<uint8_t>(kNsze << kLbaShift);
   bool refuse = false;      // new connections fail (target down)
   bool stall_io = false;    // I/O commands are kept, never answered
+  bool frozen = false;      // nothing is answered (connections stay up): a hung target
+  uint64_t nsze = kNsze;    // namespace 1 as Identify reports it (media follows growth)
+  uint8_t lba_ds = kLbaShift;
+  bool ns_changed = false;  // answer one outstanding AER with Namespace Attribute Changed
+  uint64_t keep_alives = 0; // Keep Alive commands answered
   uint16_t granted_queues = 4;
   uint64_t io_executed = 0;  // I/O commands carried out
   uint64_t connects = 0;    // admin Connects accepted
@@ -145,6 +150,7 @@ class FakeController {
   // Answers one command; false: keep it (not answered).
   bool execute(FakeQueuePair& q, const wire::Sqe& s, void* data, uint32_t len, wire::Cqe& c) {
     std::lock_guard lk(mu);
+    if (frozen) return false;
     if (s.opcode() == wire::kFabricsOpcode) return fabrics(q, s, c);
     if (q.qid() == 0) return admin(s, data, len, c);
     if (stall_io) return false;
@@ -193,15 +199,20 @@ class FakeController {
           if (s.nsid() == 0) static_cast<uint32_t*>(data)[0] = 1;
         } else if (cns == NVME_IDENTIFY_CNS_NS) {
           auto* id = static_cast<nvme_id_ns*>(data);
-          id->nsze = id->ncap = kNsze;
-          id->lbaf[0].ds = kLbaShift;
+          id->nsze = id->ncap = nsze;
+          id->lbaf[0].ds = lba_ds;
         }
         return true;
       }
       case 0x09:  // Set Features: Number of Queues
         c.set_dw0(uint32_t(granted_queues - 1) | (uint32_t(granted_queues - 1) << 16));
         return true;
-      case 0x0C: return false;  // AER: outstanding
+      case 0x18: ++keep_alives; return true;  // Keep Alive
+      case 0x0C:  // AER: outstanding until a notice is due
+        if (!ns_changed) return false;
+        ns_changed = false;
+        c.set_dw0(0x2 | (0x00 << 8) | (0x04 << 16));  // Notice, Namespace Attribute Changed, log 04h
+        return true;
       default: return true;
     }
   }

@@ -249,3 +249,64 @@ TEST_CASE("the observer sees the state changes of an outage") {
   CHECK(rec->seen.front() == ControllerState::Connecting);
   CHECK(rec->seen.back() == ControllerState::Live);
 }
+
+TEST_CASE("a reconnect succeeds while parked I/O fills every regular slot: Connect uses the reserved slot") {
+  Rig rig([](ConnectOptions& o) {
+    o.nr_io_queues = 1;  // every request on the one queue
+    o.queue_size = 8;    // 7 slots: 6 for I/O, 1 reserved for Connect/authentication
+    o.ctrl_loss_tmo = 30;  // 3 s: a reconnect that cannot get a slot gives up by then
+  });
+  {
+    std::lock_guard lk(rig.fake.mu);
+    rig.fake.stall_io = true;
+  }
+  Batch batch;
+  constexpr int kWrites = 20;  // more than the queue's slots: the rest waits in the FIFO
+  for (int i = 0; i < kWrites; ++i) batch.add(*rig.ns, IoOp::Write, uint64_t(i) * 4096, uint8_t(0x30 + i));
+  REQUIRE(Rig::wait_for([&] { return batch.completed() == 0; }, 100ms));
+  // The connection breaks with every I/O slot taken (parked for a re-send);
+  // the target itself stays reachable and answers again.
+  rig.fake.break_all();
+  REQUIRE(Rig::wait_for([&] { return rig.ctrl->stats().reconnect_attempts >= 1; }, 2s));
+  {
+    std::lock_guard lk(rig.fake.mu);
+    rig.fake.stall_io = false;
+  }
+  REQUIRE(Rig::wait_for([&] { return rig.ctrl->stats().reconnects >= 1; }, 3s));
+  REQUIRE(batch.wait_all(3s));
+  for (auto& op : batch.ops) CHECK(op->req.result == 0);
+  CHECK(rig.ctrl->state() == ControllerState::Live);
+  CHECK(rig.ctrl->stats().reconnect_attempts == rig.ctrl->stats().reconnects);  // the first attempt succeeded
+  std::vector<uint8_t> back(kWrites * 4096);
+  REQUIRE(submit_and_wait(*rig.ns, IoOp::Read, 0, back.size(), back.data()) == 0);
+  for (int i = 0; i < kWrites; ++i) CHECK(back[size_t(i) * 4096 + 100] == uint8_t(0x30 + i));
+}
+
+TEST_CASE("a target that stops answering is detected by Keep Alive within about 1.5 x KATO") {
+  Rig rig([](ConnectOptions& o) {
+    o.keep_alive_tmo = 1;  // KATO 1 s (not scaled by recovery_unit_ms)
+    o.io_timeout_ms = 30000;
+    o.admin_timeout_ms = 30000;  // only Keep Alive can notice
+    o.ctrl_loss_tmo = 600;
+  });
+  // Keep Alive runs while the target answers.
+  REQUIRE(Rig::wait_for([&] { std::lock_guard lk(rig.fake.mu); return rig.fake.keep_alives >= 2; }, 3s));
+  CHECK(rig.ctrl->live());
+  const auto frozen_at = Clock::now();
+  {
+    std::lock_guard lk(rig.fake.mu);
+    rig.fake.frozen = true;  // TCP up, nothing answers
+  }
+  REQUIRE(Rig::wait_for([&] { return rig.ctrl->state() != ControllerState::Live; }, 5s));
+  const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - frozen_at).count();
+  MESSAGE("loss detected " << after << " ms after the target froze (KATO 1000 ms)");
+  CHECK(after >= 400);    // not before a Keep Alive had its KATO to answer (sent at most KATO/2 before the freeze)
+  CHECK(after < 2500);    // 1.5 x KATO plus timer ticks, far below the 30 s command timeouts
+  CHECK(rig.ctrl->state() == ControllerState::Connecting);
+  CHECK(rig.ctrl->stats().last_error.find("Keep Alive") != std::string::npos);
+  {
+    std::lock_guard lk(rig.fake.mu);
+    rig.fake.frozen = false;
+  }
+  REQUIRE(Rig::wait_for([&] { return rig.ctrl->live(); }, 5s));  // the held Connect is answered now
+}
