@@ -43,6 +43,7 @@ class CacheImpl final : public BlockCache {
   int drop() override;
   CacheStats stats() const override;
   const CacheOptions& options() const override { return opts_; }
+  int resize() override;  // resize.cpp
 
   void run(Piece* p);  // (re)runs a piece; never called with a shard lock held
   // Records err (first one wins) and completes r when its last part is done.
@@ -91,6 +92,14 @@ class CacheImpl final : public BlockCache {
   static void on_fill_run_done(IoRequest* r);
   void fill_run_done(FillRun* fr);
 
+  // resize.cpp
+  // Under the entry's shard lock: forgets the cached and dirty LBAs of e at
+  // or beyond byte `end`. Returns the dirty bytes dropped (dirty_bytes_ and
+  // the DirtyList are updated; LBAs still in an in-flight write-back stay
+  // counted until it completes).
+  uint64_t drop_beyond(Entry* e, uint64_t end);
+  bool fill_is_current(uint64_t gen) const { return gen == size_gen_.load(std::memory_order_acquire); }
+
   // writeback.cpp
   void flusher_main();
   void flush_barrier(IoRequest* r);
@@ -113,7 +122,13 @@ class CacheImpl final : public BlockCache {
   BlockDeviceInfo info_;
   uint32_t lbs_;              // lower LBA size
   uint32_t cb_;               // cache block bytes
-  uint64_t nblocks_;          // cache blocks covering the device
+  std::atomic<uint64_t> nblocks_{0};  // cache blocks covering the device (follows resize())
+  // Bumped by every resize(): a fill started under an older generation may
+  // have read against the old size, so its data is not made valid (the
+  // piece re-runs instead). Checked under the shard lock, bumped before
+  // resize() walks the shards: see resize.cpp.
+  std::atomic<uint64_t> size_gen_{0};
+  std::mutex resize_mu_;      // one resize() at a time
   bool caching_;              // mode != None
   bool fua_supported_ = true;
   PiecePool pieces_;          // declared before everything that may hold pieces: destroyed last

@@ -129,6 +129,7 @@ void CacheImpl::start_fill_run(FillRun* fr) {
   l.buf = fr->staging;
   l.done = on_fill_run_done;
   l.user = fr;
+  fr->size_gen = size_gen_.load(std::memory_order_acquire);
   lower_->submit(&l);
 }
 
@@ -151,7 +152,8 @@ void CacheImpl::fill_run_done(FillRun* fr) {
     if (res == 0) std::memcpy(e->data, fr->staging + uint64_t(i) * cb_, bytes);
     Shard& s = shard_of(block);
     std::lock_guard lk(s.mu);
-    if (res == 0) e->valid.set(0, bytes / lbs_);
+    // Not after a resize() since the read started (the owners re-run and fill again).
+    if (res == 0 && fill_is_current(fr->size_gen)) e->valid.set(0, bytes / lbs_);
     e->locked = false;
     for (Piece* w = e->waiters.take(); w;) rerun.push(std::exchange(w, w->next));
     for (Piece* w = s.take_starved(); w;) rerun.push(std::exchange(w, w->next));

@@ -19,6 +19,7 @@ struct FillRun {
   uint64_t first_block = 0;
   uint32_t count = 0;                  // entries used
   PieceList owners;                    // demand pieces re-run (or failed) on completion
+  uint64_t size_gen = 0;               // the cache's size generation when the read started
   IoRequest lower;
   FillRun* next_free = nullptr;
 };

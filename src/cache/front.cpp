@@ -50,7 +50,8 @@ void CacheImpl::submit(IoRequest* r) {
   r->first_status_ = 0;
   r->pending_.store(1);  // guard: released at the end of submit()
   bool modifies = r->op != IoOp::Read && r->op != IoOp::Flush;
-  if (r->op != IoOp::Flush && (r->offset > info_.size_bytes || r->length > info_.size_bytes - r->offset)) {
+  const uint64_t size = info_.size_bytes.load();  // once: resize() may change it meanwhile
+  if (r->op != IoOp::Flush && (r->offset > size || r->length > size - r->offset)) {
     release(r, -EINVAL);
     return;
   }

@@ -31,6 +31,7 @@ struct Piece {
   LowerOp lower_op = LowerOp::None;
   Entry* entry = nullptr;
   uint32_t lba_first = 0, lba_count = 0;  // block-relative LBAs of lower_op
+  uint64_t size_gen = 0;                  // the cache's size generation when lower_op started
   IoRequest lower;
 };
 

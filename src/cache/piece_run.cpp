@@ -185,6 +185,7 @@ void CacheImpl::start_lower(Piece* p, Entry* e, LowerOp kind, IoOp op, uint32_t 
   p->lower_op = kind;
   p->lba_first = lba_first;
   p->lba_count = lba_count;
+  p->size_gen = size_gen_.load(std::memory_order_acquire);
   IoRequest& l = p->lower;
   l.op = op;
   l.flags = op == IoOp::Write ? (p->flags & kIoFua) : 0;
@@ -218,7 +219,8 @@ void CacheImpl::lower_done(Piece* p) {
   e->locked = false;
   p->entry = nullptr;
   if (fill) {
-    if (res == 0) e->valid.set(p->lba_first, p->lba_count);
+    // Read before a resize(): possibly against the old size, re-run instead.
+    if (res == 0 && fill_is_current(p->size_gen)) e->valid.set(p->lba_first, p->lba_count);
   } else if (res != 0) {
     log::warn("block cache: lower {} at {} (+{}) failed: error {}", io_op_name(p->lower.op), p->lower.offset,
               p->lower.length, res);

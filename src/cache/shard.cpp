@@ -9,6 +9,7 @@ void Shard::init(uint32_t buffers, uint8_t* arena, uint32_t block_bytes, bool ca
   buffers_ = buffers;
   policy_.init(buffers);
   uint32_t n_entries = buffers + (caching ? policy_.ghost_capacity() + 1 : 0);
+  n_entries_ = n_entries;
   entries_ = std::make_unique<Entry[]>(n_entries);
   free_entries_.reserve(n_entries);
   for (uint32_t i = n_entries; i-- > 0;) free_entries_.push_back(&entries_[i]);
@@ -122,6 +123,12 @@ uint64_t Shard::drop_clean() {
     ++dropped;
   }
   return dropped;
+}
+
+void Shard::discard(Entry* e) {
+  if (e->data) free_buffers_.push_back(e->data);
+  e->data = nullptr;
+  free_entry(e);
 }
 
 }  // namespace nvmefs::cache

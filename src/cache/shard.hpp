@@ -29,6 +29,15 @@ class Shard {
   void touch(Entry* e) { policy_.on_hit(e); }
   void release_if_idle(Entry* e);                    // cache=none: free unused entries
   uint64_t drop_clean();                             // evicts every evictable entry, forgets ghosts
+  // Calls f(Entry*) for every entry in the index (resident or ghost).
+  template <typename F>
+  void for_each_entry(F&& f) {
+    for (uint32_t i = 0; i < n_entries_; ++i)
+      if (Entry& e = entries_[i]; e.data || e.queue != QueueId::Free) f(&e);
+  }
+  // Takes an idle entry (not locked, no waiters, no write-back, nothing
+  // dirty) out of the index and frees its buffer (resize.cpp: a block past the end).
+  void discard(Entry* e);
 
   uint32_t resident() const { return buffers_ - uint32_t(free_buffers_.size()); }
 
@@ -45,6 +54,7 @@ class Shard {
 
   bool caching_ = true;
   uint32_t buffers_ = 0;
+  uint32_t n_entries_ = 0;
   std::unique_ptr<Entry[]> entries_;
   std::vector<Entry*> free_entries_;
   std::vector<uint8_t*> free_buffers_;

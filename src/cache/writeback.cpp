@@ -99,11 +99,18 @@ bool CacheImpl::stage(uint64_t block) {
   WritebackSlot* slot = acquire_slot();
   uint64_t start = 0;
   uint32_t len = 0;
-  for (uint64_t b = block; b < nblocks_ && len < staging_bytes_; ++b) {
+  const uint64_t size = info_.size_bytes.load();
+  for (uint64_t b = block; b < nblocks_.load(std::memory_order_relaxed) && len < staging_bytes_; ++b) {
     Shard& s = shard_of(b);
     std::lock_guard lk(s.mu);
     Entry* e = s.find(b);
     if (!e || !e->data || e->locked || !e->dirty.any()) break;
+    // Dirtied past the end by a write that raced a shrinking resize(): lost.
+    if ((b + 1) * cb_ > size) {
+      if (uint64_t lost = drop_beyond(e, size))
+        log::error("block cache: {} dirty bytes past the device end ({}) dropped", lost, size);
+      if (b * cb_ >= size || !e->dirty.any()) break;
+    }
     uint32_t lbas = block_bytes(b) / lbs_, first = 0, count = 0;
     e->dirty.find_run(true, 0, lbas, first, count);
     if (len > 0 && first != 0) break;  // not contiguous with the previous block
@@ -149,6 +156,8 @@ void CacheImpl::writeback_done(WritebackSlot* slot) {
   int res = slot->req.result;
   uint64_t start = slot->req.offset, end = start + slot->req.length;
   int64_t cleaned = 0;
+  uint64_t lost = 0;
+  const uint64_t size = info_.size_bytes.load();
   for (uint64_t b = start / cb_; b * cb_ < end; ++b) {
     Shard& s = shard_of(b);
     std::unique_lock lk(s.mu);
@@ -161,8 +170,18 @@ void CacheImpl::writeback_done(WritebackSlot* slot) {
     if (res == 0) {
       for (uint32_t i = first; i < last; ++i) cleaned += !e->dirty.test(i);
     } else {
-      e->dirty.set(first, last - first);  // keep it: retried later, reported on Flush
-      if (!e->on_dirty_list) dirty_list_.add(e, now_ms());
+      // Keep it (retried later, reported on Flush), except past the end of a
+      // device that shrank meanwhile (resize.cpp): nowhere to write it.
+      uint32_t keep_end = last;
+      if (base + uint64_t(last) * lbs_ > size) keep_end = uint32_t(std::clamp<uint64_t>((std::max(size, base) - base) / lbs_, first, last));
+      for (uint32_t i = keep_end; i < last; ++i) {
+        cleaned += 1;  // counted once in dirty_bytes_, whether or not re-dirtied
+        lost += lbs_;
+      }
+      e->dirty.clear(keep_end, last - keep_end);
+      e->dirty.set(first, keep_end - first);
+      if (e->dirty.any() && !e->on_dirty_list) dirty_list_.add(e, now_ms());
+      if (!e->dirty.any() && e->on_dirty_list) dirty_list_.remove(e);
     }
     Piece* waiters = nullptr;
     Piece* starved = nullptr;
@@ -175,6 +194,7 @@ void CacheImpl::writeback_done(WritebackSlot* slot) {
     run_all(starved);
   }
   dirty_bytes_.fetch_sub(cleaned * lbs_, std::memory_order_relaxed);
+  if (lost) log::error("block cache: {} dirty bytes past the device end ({}) dropped", lost, size);
   if (res == 0) {
     writeback_bytes_.fetch_add(slot->req.length, std::memory_order_relaxed);
   } else {

@@ -55,6 +55,7 @@ class BlockCache : public BlockDevice {
   virtual int drop() = 0;
   virtual CacheStats stats() const = 0;
   virtual const CacheOptions& options() const = 0;
+  virtual int resize() = 0;  // the lower device's size changed: adopt it
 };
 
 // Throws nvmefs::Error when the options don't fit the device (e.g.

@@ -41,6 +41,7 @@ class StatsDevice : public BlockDevice {
   explicit StatsDevice(std::shared_ptr<BlockDevice> lower);
   ~StatsDevice() override;
 
+  // The lower device's own info, so a size change below (resize in place) shows at once.
   const BlockDeviceInfo& info() const override { return lower_->info(); }
   void submit(IoRequest* req) override;
 

@@ -50,3 +50,15 @@ TEST_CASE("StatsDevice under concurrent submitters reuses its trackers") {
   CHECK(s.write_latency.count == 2000);
   CHECK(s.in_flight == 0);
 }
+
+TEST_CASE("StatsDevice reports the lower device's current size after a resize") {
+  auto mem = std::make_shared<testing::MemoryDevice>(1 << 20);
+  control::StatsDevice dev(mem);
+  const BlockDeviceInfo& info = dev.info();  // a reference held across the resize, as the layers above do
+  CHECK(info.size_bytes == 1 << 20);
+  mem->mutable_info().size_bytes = 2 << 20;  // grown in place (the namespace's DeviceSize)
+  CHECK(info.size_bytes == 2 << 20);
+  CHECK(dev.info().size_bytes == 2 << 20);
+  mem->mutable_info().size_bytes = 512 << 10;
+  CHECK(dev.info().size_bytes == 512 << 10);
+}
