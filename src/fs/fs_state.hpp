@@ -1,7 +1,9 @@
 // Shared state of one mount, reached from every FUSE handler through
-// fuse_req_userdata(). Lock order: none needed on the hot path — the inode
-// table is immutable, writer counts and the in-flight count are atomics,
-// the pool takes its own short lock; drain_mu_ is only for waiting.
+// fuse_req_userdata(). No lock on the I/O hot path: an open handle holds its
+// node, writer counts and the in-flight count are atomics, the pool takes
+// its own short lock; drain_mu_ is only for waiting. Metadata handlers take
+// the inode table's shared lock inside InodeTable calls, never across a
+// reply or a kernel notification.
 #pragma once
 
 #include <fuse_lowlevel.h>
@@ -13,6 +15,8 @@
 
 #include "inode_table.hpp"
 #include "io_pool.hpp"
+#include "kernel_notify.hpp"
+#include "open_files.hpp"
 #include "nvmefs/fs/tree.hpp"
 
 namespace nvmefs::fs {
@@ -23,6 +27,8 @@ struct FsState {
   FsState(DirSpec root, const FsOptions& o) : inodes(std::move(root)), opts(o), mount_time(::time(nullptr)) {}
 
   InodeTable inodes;
+  OpenFiles handles{inodes};  // destroyed before the table
+  KernelNotifier notifier;
   FsOptions opts;
   IoPool pool;
   time_t mount_time;

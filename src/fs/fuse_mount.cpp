@@ -121,6 +121,7 @@ FuseMount::FuseMount(const std::string& mountpoint, DirSpec root, const FsOption
     session_ = nullptr;
     throw Error("cannot mount FUSE file system on '" + mountpoint + "'", EIO);
   }
+  state_->notifier.attach(session_);
   log::debug("mounted on {} ({})", mountpoint, options);
 }
 
@@ -144,9 +145,38 @@ int FuseMount::run() {
 // waits for in-flight I/O and flushes every file.
 void FuseMount::teardown() {
   if (!session_) return;
+  state_->notifier.detach();  // waits for a notification being sent; later ones are dropped
   fuse_session_unmount(session_);
   fuse_session_destroy(session_);
   session_ = nullptr;
+}
+
+}  // namespace nvmefs::fs
+
+namespace nvmefs::fs {
+
+void FuseMount::add_file(const std::string& dir, FileSpec file) {
+  std::string name = file.name;
+  InodeTable::Added added = state_->inodes.add_file(dir, std::move(file));
+  log::debug("added {}{}{} (inode {})", dir, dir.empty() ? "" : "/", name, added.ino);
+  state_->notifier.entry_added(added.parent, added.name);  // table lock released
+}
+
+bool FuseMount::remove(const std::string& path) {
+  std::vector<InodeTable::Removed> removed = state_->inodes.remove(path);
+  if (removed.empty()) return false;
+  log::debug("removed {} ({} entries)", path, removed.size());
+  // Children first: the kernel refuses to delete a directory with cached children.
+  for (auto& r : removed) state_->notifier.entry_deleted(r.parent, r.ino, r.name);
+  return true;
+}
+
+bool FuseMount::size_changed(const std::string& path) {
+  NodeRef n = state_->inodes.find(path);
+  if (!n || n->is_dir) return false;
+  log::debug("{}: size now {}", path, n->size());
+  state_->notifier.inode_changed(n->ino);
+  return true;
 }
 
 }  // namespace nvmefs::fs

@@ -4,6 +4,10 @@
 // thread the device completes on), so many requests are in flight without
 // a thread each.
 //
+// Dynamic tree: metadata handlers go through the inode table (its shared
+// lock is taken inside each call, never held across a reply); I/O handlers
+// use the open handle's node (fi->fh) and fail with EIO once it was removed.
+//
 // Write buffer ownership: libfuse reuses the buffer it read the request
 // into as soon as the handler returns, so write_buf copies the payload into
 // a pooled buffer (one memcpy, no allocation in the steady state) and the
@@ -24,7 +28,8 @@
 namespace nvmefs::fs {
 namespace {
 
-constexpr double kAttrTimeout = 3600.0;  // the tree and the sizes never change while mounted
+// Long: changes of the tree and of sizes are pushed to the kernel (KernelNotifier).
+constexpr double kAttrTimeout = 3600.0;
 constexpr uint32_t kStatfsBlock = 4096;
 constexpr const char* kOwnXattrPrefix = "user.nvme.";
 
@@ -46,19 +51,22 @@ struct stat make_stat(const FsState& fs, const Node& n) {
     mode_t perm = 0666 & ~fs.opts.umask;
     if (fs.opts.read_only || n.file.read_only) perm &= ~mode_t(0222);
     st.st_mode = S_IFREG | perm;
-    st.st_nlink = 1;
-    st.st_size = off_t(n.size());
-    st.st_blocks = blkcnt_t((n.size() + 511) / 512);
+    st.st_nlink = n.removed.load(std::memory_order_relaxed) ? 0 : 1;
+    uint64_t size = n.size();  // the device's current size (it may be resized)
+    st.st_size = off_t(size);
+    st.st_blocks = blkcnt_t((size + 511) / 512);
     st.st_blksize = blksize_t(std::max<uint32_t>(n.file.lba_size, kStatfsBlock));
   }
   return st;
 }
 
-Node* file_node(fuse_req_t req, fuse_ino_t ino) {
-  Node* n = state(req).inodes.get(ino);
-  if (!n) fuse_reply_err(req, ENOENT);
-  else if (n->is_dir) fuse_reply_err(req, EISDIR);
-  return n && !n->is_dir ? n : nullptr;
+// The node of an open handle, or nullptr after replying EIO when the file
+// was removed since it was opened (the namespace is gone).
+Node* live_file(fuse_req_t req, fuse_file_info* fi) {
+  Node* n = open_file(fi).node.get();
+  if (!n->removed.load(std::memory_order_acquire)) return n;
+  fuse_reply_err(req, EIO);
+  return nullptr;
 }
 
 // ---- asynchronous I/O --------------------------------------------------
@@ -128,23 +136,36 @@ void op_destroy(void* userdata) {
   auto& fs = *static_cast<FsState*>(userdata);
   fs.wait_idle();
   fs.final_flush_result = flush_all_files(fs.inodes);
+  // Files the kernel never released (the session ended while they were open).
+  if (size_t n = fs.handles.close_all()) log::info("{} open file(s) closed at session end", n);
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FsState& fs = state(req);
-  Node* n = fs.inodes.child(parent, name);
+  NodeRef n = fs.inodes.lookup(parent, name);  // counts a kernel reference
   if (!n) return (void)fuse_reply_err(req, ENOENT);
   fuse_entry_param e{};
   e.ino = n->ino;
-  e.generation = 1;
+  e.generation = 1;  // inode numbers are never reused
   e.attr = make_stat(fs, *n);
   e.attr_timeout = e.entry_timeout = kAttrTimeout;
-  fuse_reply_entry(req, &e);
+  if (fuse_reply_entry(req, &e) != 0) fs.inodes.forget(n->ino, 1);  // the kernel never got it
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  state(req).inodes.forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  FsState& fs = state(req);
+  for (size_t i = 0; i < count; ++i) fs.inodes.forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   FsState& fs = state(req);
-  Node* n = fs.inodes.get(ino);
+  NodeRef n = fs.inodes.get(ino);
   if (!n) return (void)fuse_reply_err(req, ENOENT);
   struct stat st = make_stat(fs, *n);
   fuse_reply_attr(req, &st, kAttrTimeout);
@@ -154,7 +175,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 // Truncating to the current size and setting times succeed (and change nothing).
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
   FsState& fs = state(req);
-  Node* n = fs.inodes.get(ino);
+  NodeRef n = fs.inodes.get(ino);
   if (!n) return (void)fuse_reply_err(req, ENOENT);
   if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
     return (void)fuse_reply_err(req, EPERM);
@@ -165,26 +186,22 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
 }
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Node* n = state(req).inodes.get(ino);
-  if (!n) return (void)fuse_reply_err(req, ENOENT);
+  NodeRef n = state(req).inodes.get(ino);
+  if (!n || n->removed.load(std::memory_order_relaxed)) return (void)fuse_reply_err(req, ENOENT);
   if (!n->is_dir) return (void)fuse_reply_err(req, ENOTDIR);
-  fi->cache_readdir = 1;
+  fi->cache_readdir = 1;  // dropped by KernelNotifier when the directory changes
   fuse_reply_open(req, fi);
 }
 
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   FsState& fs = state(req);
-  Node* dir = fs.inodes.get(ino);
-  if (!dir || !dir->is_dir) return (void)fuse_reply_err(req, ENOTDIR);
+  std::vector<InodeTable::DirEntry> entries;  // a snapshot: no lock held while formatting
+  if (!fs.inodes.list(ino, off, entries)) return (void)fuse_reply_err(req, ENOTDIR);
   std::string buf(size, '\0');
   size_t used = 0;
-  // Entry i (0 ".", 1 "..", 2.. children) carries offset i + 1, the offset of the next one.
-  size_t count = 2 + dir->children.size();
-  for (size_t i = size_t(off); i < count; ++i) {
-    const Node* n = i == 0 ? dir : i == 1 ? fs.inodes.get(dir->parent) : fs.inodes.get(dir->children[i - 2]);
-    const char* name = i == 0 ? "." : i == 1 ? ".." : n->name.c_str();
-    struct stat st = make_stat(fs, *n);
-    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name, &st, off_t(i + 1));
+  for (auto& e : entries) {
+    struct stat st = make_stat(fs, *e.node);
+    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st, e.next);
     if (need > size - used) break;
     used += need;
   }
@@ -193,36 +210,39 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FsState& fs = state(req);
-  Node* n = file_node(req, ino);
-  if (!n) return;
+  NodeRef n = fs.inodes.get(ino);
+  if (!n || n->removed.load(std::memory_order_acquire)) return (void)fuse_reply_err(req, ENOENT);
+  if (n->is_dir) return (void)fuse_reply_err(req, EISDIR);
   bool writer = writable_flags(fi->flags);
   if (writer && (fs.opts.read_only || n->file.read_only)) return (void)fuse_reply_err(req, EROFS);
   // O_TRUNC is ignored: the size is the namespace's (see op_init).
   fi->direct_io = !fs.opts.kernel_cache;
   fi->keep_cache = fs.opts.kernel_cache;
-  fi->fh = writer;
-  if (writer) n->writers.fetch_add(1, std::memory_order_relaxed);
-  if (fuse_reply_open(req, fi) != 0 && writer) n->writers.fetch_sub(1, std::memory_order_relaxed);
+  OpenFile* f = fs.handles.open(std::move(n), writer);
+  fi->fh = reinterpret_cast<uint64_t>(f);
+  if (fuse_reply_open(req, fi) != 0) fs.handles.close(f);  // interrupted: no release will come
 }
 
 // close(2) of a descriptor. When the last writer closes, write back and
 // flush this file so that its data is on the target before close returns
 // (close-to-open consistency; errors reach the caller of close).
-void op_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Node* n = file_node(req, ino);
+// A writer closing a removed file learns that its data may be lost (EIO).
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  OpenFile& f = open_file(fi);
+  if (!f.writer) return (void)fuse_reply_err(req, 0);
+  Node* n = live_file(req, fi);
   if (!n) return;
-  if (!fi->fh || n->writers.load(std::memory_order_relaxed) > 1) return (void)fuse_reply_err(req, 0);
+  if (n->writers.load(std::memory_order_relaxed) > 1) return (void)fuse_reply_err(req, 0);
   submit_status_io(req, *n, IoOp::Flush, 0, 0);
 }
 
-void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Node* n = state(req).inodes.get(ino);
-  if (n && fi->fh) n->writers.fetch_sub(1, std::memory_order_relaxed);
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  state(req).handles.close(&open_file(fi));
   fuse_reply_err(req, 0);
 }
 
-void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  Node* n = file_node(req, ino);
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  Node* n = live_file(req, fi);
   if (!n) return;
   uint64_t file_size = n->size();
   if (off < 0) return (void)fuse_reply_err(req, EINVAL);
@@ -233,8 +253,8 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   submit_io<Reply::Data>(req, *n, io, IoOp::Read, uint64_t(off), len, 0);
 }
 
-void op_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
-  Node* n = file_node(req, ino);
+void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+  Node* n = live_file(req, fi);
   if (!n) return;
   uint64_t file_size = n->size();
   size_t size = fuse_buf_size(in);
@@ -257,16 +277,16 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fu
   submit_io<Reply::Written>(req, *n, io, IoOp::Write, uint64_t(off), len, flags);
 }
 
-void op_fsync(fuse_req_t req, fuse_ino_t ino, int /*datasync*/, fuse_file_info*) {
-  Node* n = file_node(req, ino);
+void op_fsync(fuse_req_t req, fuse_ino_t, int /*datasync*/, fuse_file_info* fi) {
+  Node* n = live_file(req, fi);
   if (!n) return;
   submit_status_io(req, *n, IoOp::Flush, 0, 0);
 }
 
 void op_fsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
 
-void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, fuse_file_info*) {
-  Node* n = file_node(req, ino);
+void op_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_file_info* fi) {
+  Node* n = live_file(req, fi);
   if (!n) return;
   const uint64_t size = n->size();
   const bool keep_size = mode & FALLOC_FL_KEEP_SIZE;
@@ -321,7 +341,7 @@ const std::string* find_xattr(const Node& n, const char* name) {
 }
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  Node* n = state(req).inodes.get(ino);
+  NodeRef n = state(req).inodes.get(ino);
   if (!n) return (void)fuse_reply_err(req, ENOENT);
   const std::string* v = n->is_dir ? nullptr : find_xattr(*n, name);
   if (!v) return (void)fuse_reply_err(req, ENODATA);
@@ -329,7 +349,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) 
 }
 
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  Node* n = state(req).inodes.get(ino);
+  NodeRef n = state(req).inodes.get(ino);
   if (!n) return (void)fuse_reply_err(req, ENOENT);
   std::string names;
   if (!n->is_dir)
@@ -344,12 +364,12 @@ int xattr_change_error(const Node& n, const char* name) {
 }
 
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char*, size_t, int) {
-  Node* n = state(req).inodes.get(ino);
+  NodeRef n = state(req).inodes.get(ino);
   fuse_reply_err(req, n ? xattr_change_error(*n, name) : ENOENT);
 }
 
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
-  Node* n = state(req).inodes.get(ino);
+  NodeRef n = state(req).inodes.get(ino);
   fuse_reply_err(req, n ? xattr_change_error(*n, name) : ENOENT);
 }
 
@@ -358,6 +378,8 @@ fuse_lowlevel_ops make_ops() {
   ops.init = op_init;
   ops.destroy = op_destroy;
   ops.lookup = op_lookup;
+  ops.forget = op_forget;
+  ops.forget_multi = op_forget_multi;
   ops.getattr = op_getattr;
   ops.setattr = op_setattr;
   ops.opendir = op_opendir;
@@ -387,7 +409,7 @@ const fuse_lowlevel_ops& lowlevel_ops() {
 
 int flush_all_files(const InodeTable& inodes) {
   int first_error = 0;
-  for (Node* n : inodes.files()) {
+  for (const NodeRef& n : inodes.files()) {
     if (n->file.read_only) continue;
     int rc = submit_and_wait(*n->file.dev, IoOp::Flush, 0, 0, nullptr);
     if (rc < 0) {

@@ -45,6 +45,14 @@ class MemoryDevice : public BlockDevice {
   }
 
   std::vector<uint8_t>& bytes() { return data_; }
+  // A namespace resized on the target: new size, bytes kept up to the
+  // smaller size, zeros beyond. Safe while I/O is in flight (requests are
+  // checked against the size under the data lock).
+  void resize(uint64_t size) {
+    std::lock_guard lk(data_mu_);
+    data_.resize(size);
+    info_.size_bytes = size;
+  }
   // Tests adjust capabilities (e.g. no WriteZeroes) before wrapping the device.
   BlockDeviceInfo& mutable_info() { return info_; }
   std::atomic<uint64_t> reads{0}, writes{0}, flushes{0}, zeroes{0}, deallocates{0};
@@ -60,14 +68,15 @@ class MemoryDevice : public BlockDevice {
       return;
     }
     bool aligned = r->offset % info_.block_size == 0 && r->length % info_.block_size == 0;
-    bool in_range = r->offset <= data_.size() && r->length <= data_.size() - r->offset;
-    if (r->op != IoOp::Flush && (!aligned || !in_range)) {
-      r->result = -EINVAL;
-      r->done(r);
-      return;
-    }
     {
-      std::lock_guard lk(data_mu_);
+      std::unique_lock lk(data_mu_);
+      bool in_range = r->offset <= data_.size() && r->length <= data_.size() - r->offset;
+      if (r->op != IoOp::Flush && (!aligned || !in_range)) {
+        lk.unlock();
+        r->result = -EINVAL;
+        r->done(r);
+        return;
+      }
       switch (r->op) {
         case IoOp::Read: std::memcpy(r->buf, data_.data() + r->offset, r->length); reads++; bytes_read += r->length; break;
         case IoOp::Write: std::memcpy(data_.data() + r->offset, r->buf, r->length); writes++; bytes_written += r->length; break;

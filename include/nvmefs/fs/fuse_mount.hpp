@@ -5,6 +5,12 @@
 //   int rc = m.run();                     // serves until unmounted or SIGTERM/SIGINT/SIGHUP,
 //                                         // then writes back + flushes every file
 //
+// The tree is live: add_file/remove/size_changed may be called from any
+// thread other than a FUSE worker (the daemon's event thread) while run()
+// serves, and also before or after it. They update the inode table and
+// then, with no lock held, tell the kernel (fuse_lowlevel_notify_*) so its
+// caches drop the old entry/size.
+//
 // Page cache policy (docs/FS.md): files are opened with FOPEN_DIRECT_IO
 // unless FsOptions::kernel_cache: the block cache below is the only cache,
 // so there is no double caching and every opener sees the same bytes.
@@ -38,6 +44,20 @@ class FuseMount {
   // I/O, writes back and flushes every file. Returns 0, or the first
   // negative errno of that final flush.
   int run();
+
+  // Adds a file in directory `dir` ("" = the root; "a/b" nested; missing
+  // directories are created). Throws nvmefs::Error if the name exists or a
+  // name is invalid.
+  void add_file(const std::string& dir, FileSpec file);
+  // Removes the file or directory (recursively) at `path` ("ns1",
+  // "SUBNQN/ns2", "SUBNQN"). Returns false if absent. Handles still open on
+  // a removed file stay valid, but read/write/fsync/fallocate fail with EIO
+  // (and a writer's close reports EIO); the path answers ENOENT at once.
+  bool remove(const std::string& path);
+  // The device size of the file at `path` changed (file.dev->info().size_bytes
+  // already holds the new size): drops the kernel's cached attributes so
+  // stat shows it. Returns false if there is no such file.
+  bool size_changed(const std::string& path);
 
  private:
   void teardown();

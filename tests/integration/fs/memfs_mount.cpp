@@ -1,19 +1,27 @@
 // Test program: mounts the FUSE layer over in-memory devices, without any
 // NVMe. Used by memfs_mount.sh.
 //
-//   memfs_mount MOUNTPOINT DUMPDIR [-o ro] [-o kernel_cache] [-o cache=MODE]
+//   memfs_mount MOUNTPOINT DUMPDIR [-o ro] [-o kernel_cache] [-o cache=MODE] [-o commands=FIFO]
 //
 // Tree:  ns1      64 MiB, LBA 512, completes on a worker thread (async path)
 //        ns2      16 MiB, LBA 4096, completes inline
 //        sub/ns3   1 MiB, write-protected namespace
 // After unmount, writes DUMPDIR/<name>.img (device bytes) and
 // DUMPDIR/<name>.stats ("flushes=N writes=N zeroes=N deallocates=N").
+//
+// commands=FIFO changes the tree while mounted, as the daemon does when
+// namespaces come and go (memfs_commands.hpp): one command per line,
+//   add PATH SIZE      new file (in-memory device, byte-granular), missing dirs created
+//   remove PATH        file or directory
+//   resize PATH SIZE   a file added by `add` changes size
+// and one line per command is appended to FIFO.ack: "ok ..." or "error ...".
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
 
 #include "../../support/memory_device.hpp"
+#include "memfs_commands.hpp"
 #include "nvmefs/common/error.hpp"
 #include "nvmefs/common/log.hpp"
 #include "nvmefs/fs/fuse_mount.hpp"
@@ -75,7 +83,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: memfs_mount MOUNTPOINT DUMPDIR [-o ro|kernel_cache|cache=MODE]...\n");
     return 1;
   }
-  std::string mountpoint = argv[1], dumpdir = argv[2], mode = "writethrough";
+  std::string mountpoint = argv[1], dumpdir = argv[2], mode = "writethrough", commands;
   fs::FsOptions opts;
   opts.uid = getuid();
   opts.gid = getgid();
@@ -88,6 +96,7 @@ int main(int argc, char** argv) {
     else if (o.rfind("cache=", 0) == 0) mode = o.substr(6);
     else if (o.rfind("umask=", 0) == 0) opts.umask = mode_t(std::stoul(o.substr(6), nullptr, 8));
     else if (o == "debug") opts.debug = true;
+    else if (o.rfind("commands=", 0) == 0) commands = o.substr(9);
     else { std::fprintf(stderr, "memfs_mount: unknown option '%s'\n", o.c_str()); return 1; }
   }
   log::set_level(opts.debug ? log::Level::Debug : log::Level::Info);
@@ -106,7 +115,10 @@ int main(int argc, char** argv) {
     sub.files[0].read_only = true;
     root.dirs.push_back(std::move(sub));
     fs::FuseMount m(mountpoint, std::move(root), opts);
+    std::unique_ptr<testing::MemfsCommands> live;
+    if (!commands.empty()) live = std::make_unique<testing::MemfsCommands>(m, commands);
     rc = m.run();
+    live.reset();  // stops the command thread before the mount goes away
   } catch (const Error& e) {
     std::fprintf(stderr, "memfs_mount: %s\n", e.what());
     return 1;
