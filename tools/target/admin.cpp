@@ -52,28 +52,35 @@ Reply identify(const TargetContext& ctx, const Controller& ctrl, const wire::Sqe
   if (cns == 0x01) return with_data(identify_controller(ctrl, ctx.options));
   Subsystem* sub = ctrl.subsystem();
   if (!sub) return status_only(dnr(kInvalidField));  // discovery controllers have no namespaces
-  if (cns == 0x02) return with_data(active_namespace_list(*sub, sqe.nsid()));
+  const auto namespaces = sub->namespaces();
+  if (cns == 0x02) return with_data(active_namespace_list(*namespaces, sqe.nsid()));
   if (cns == 0x06) {  // I/O Command Set specific controller: no NVM limits to report
     if (csi != 0) return status_only(dnr(kInvalidField));
     return with_data(std::vector<uint8_t>(kIdentifyLen));
   }
   if (cns != 0x00 && cns != 0x03 && cns != 0x05) return status_only(dnr(kInvalidField));
-  Namespace* ns = sub->find_namespace(sqe.nsid());
+  const Namespace* ns = namespaces->find(sqe.nsid());
+  // §5.17.2.1: a valid but inactive NSID (1..NN) reads as zeros for CNS 00h;
+  // any other NSID is Invalid Namespace or Format.
+  if (cns == 0x00 && !ns && sqe.nsid() >= 1 && sqe.nsid() <= kMaxNsid)
+    return with_data(identify_namespace(nullptr, ctx.options.read_only));
   if (!ns) return status_only(dnr(kInvalidNamespace));
-  if (cns == 0x00) return with_data(identify_namespace(*ns, ctx.options.read_only));
+  if (cns == 0x00) return with_data(identify_namespace(ns, ctx.options.read_only));
   if (cns == 0x03) return with_data(namespace_descriptors(*ns));
   if (csi != 0) return status_only(dnr(kInvalidField));
   return with_data(std::vector<uint8_t>(kIdentifyLen));  // CNS 05h, NVM: nothing beyond CNS 00h
 }
 
 // Get Log Page (NVMe Base 2.0 §5.16): LID CDW10 7:0, NUMDL CDW10 31:16,
-// NUMDU CDW11 15:0 (0-based dwords), offset CDW12/13 in bytes (dword aligned).
-Reply get_log_page(const TargetContext& ctx, const Controller& ctrl, const LocalAddress& local, const wire::Sqe& sqe) {
+// NUMDU CDW11 15:0 (0-based dwords), offset CDW12/13 in bytes (dword aligned),
+// RAE CDW10 bit 15 (Retain Asynchronous Event).
+Reply get_log_page(const TargetContext& ctx, Controller& ctrl, const LocalAddress& local, const wire::Sqe& sqe) {
   const uint8_t lid = uint8_t(sqe.cdw(10));
+  const bool rae = sqe.cdw(10) & (1u << 15);
   const uint64_t numd = ((uint64_t(sqe.cdw(11) & 0xFFFF) << 16) | (sqe.cdw(10) >> 16)) + 1;
   const uint64_t offset = (uint64_t(sqe.cdw(13)) << 32) | sqe.cdw(12);
   std::vector<uint8_t> log;
-  if (!build_log_page(lid, ctx, ctrl, local, log)) return status_only(dnr(kInvalidLogPage));
+  if (!build_log_page(lid, ctx, ctrl, local, rae, log)) return status_only(dnr(kInvalidLogPage));
   if (ctrl.is_discovery()) ctx.faults.corrupt_discovery_log(log);
   if (offset % 4 || offset > log.size()) return status_only(dnr(kInvalidField));
   Reply r;
@@ -131,13 +138,10 @@ Reply get_features(const Controller& ctrl, const wire::Sqe& sqe) {
   }
 }
 
-// Asynchronous Event Request (NVMe Base 2.0 §5.2): the target raises no
-// events, so requests stay outstanding; at most AERL + 1 of them.
-Reply async_event_request(Controller& ctrl) {
-  if (ctrl.outstanding_aers.fetch_add(1) >= uint32_t(kAerl) + 1) {
-    ctrl.outstanding_aers.fetch_sub(1);
-    return status_only(dnr(status::kAerLimitExceeded));
-  }
+// Asynchronous Event Request (NVMe Base 2.0 §5.2): held until an event
+// (async_events.hpp) completes it; at most AERL + 1 of them.
+Reply async_event_request(Controller& ctrl, const wire::Sqe& sqe) {
+  if (!ctrl.events().hold_request(sqe.cid(), uint32_t(kAerl) + 1)) return status_only(dnr(status::kAerLimitExceeded));
   Reply r;
   r.hold = true;
   return r;
@@ -155,7 +159,7 @@ Reply execute_admin(const TargetContext& ctx, Controller& ctrl, const LocalAddre
     case kOpGetLogPage: return get_log_page(ctx, ctrl, local, sqe);
     case kOpSetFeatures: return set_features(ctrl, sqe);
     case kOpGetFeatures: return get_features(ctrl, sqe);
-    case kOpAsyncEventRequest: return async_event_request(ctrl);
+    case kOpAsyncEventRequest: return async_event_request(ctrl, sqe);
     case kOpKeepAlive: return Reply{};
     case kOpAbort: {
       Reply r;

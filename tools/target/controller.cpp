@@ -16,11 +16,11 @@ constexpr uint32_t kCstsShstComplete = 2u << 2;
 constexpr uint16_t kMaxCntlid = 0xFFEF;
 }  // namespace
 
-Controller::Controller(uint16_t cntlid, Subsystem* subsystem, std::string hostnqn, ControllerLimits limits,
-                       uint32_t kato)
+Controller::Controller(uint16_t cntlid, std::shared_ptr<Subsystem> subsystem, std::string hostnqn,
+                       ControllerLimits limits, uint32_t kato)
     : kato_ms(kato),
       cntlid_(cntlid),
-      subsystem_(subsystem),
+      subsystem_(std::move(subsystem)),
       hostnqn_(std::move(hostnqn)),
       limits_(limits),
       granted_queues_(0),
@@ -41,7 +41,7 @@ void Controller::set_cc(uint32_t value) {
   if (!(value & kCcEnable) && (old & kCcEnable)) csts &= ~kCstsReady;  // controller reset
   if (((value >> kCcShnShift) & 3) && !((old >> kCcShnShift) & 3)) {
     if (subsystem_)
-      for (auto& ns : subsystem_->namespaces) ns.storage->flush();
+      subsystem_->namespaces()->for_each([](const Namespace& ns) { ns.storage->flush(); });
     csts |= kCstsShstComplete;
   }
   csts_.store(csts);
@@ -82,7 +82,7 @@ void Controller::kill() {
     if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
 
-std::shared_ptr<Controller> ControllerRegistry::create(Subsystem* subsystem, const std::string& hostnqn,
+std::shared_ptr<Controller> ControllerRegistry::create(std::shared_ptr<Subsystem> subsystem, const std::string& hostnqn,
                                                        ControllerLimits limits, uint32_t kato_ms) {
   std::lock_guard lock(mu_);
   for (uint32_t tries = 0; tries < kMaxCntlid; ++tries) {
@@ -110,6 +110,14 @@ std::shared_ptr<Controller> ControllerRegistry::find(uint16_t cntlid, const Subs
 void ControllerRegistry::remove(uint16_t cntlid) {
   std::lock_guard lock(mu_);
   controllers_.erase(cntlid);
+}
+
+std::vector<std::shared_ptr<Controller>> ControllerRegistry::all() {
+  std::vector<std::shared_ptr<Controller>> out;
+  std::lock_guard lock(mu_);
+  for (auto& [id, weak] : controllers_)
+    if (auto ctrl = weak.lock(); ctrl && !ctrl->dead()) out.push_back(std::move(ctrl));
+  return out;
 }
 
 void ControllerRegistry::expire_keep_alive() {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "async_events.hpp"
 #include "subsystem.hpp"
 
 namespace nvmefs::target {
@@ -27,10 +28,11 @@ class Controller {
   using Clock = std::chrono::steady_clock;
 
   // `subsystem` is nullptr for a discovery controller.
-  Controller(uint16_t cntlid, Subsystem* subsystem, std::string hostnqn, ControllerLimits limits, uint32_t kato_ms);
+  Controller(uint16_t cntlid, std::shared_ptr<Subsystem> subsystem, std::string hostnqn, ControllerLimits limits,
+             uint32_t kato_ms);
 
   uint16_t cntlid() const { return cntlid_; }
-  Subsystem* subsystem() const { return subsystem_; }
+  Subsystem* subsystem() const { return subsystem_.get(); }
   bool is_discovery() const { return subsystem_ == nullptr; }
   const std::string& hostnqn() const { return hostnqn_; }
   const ControllerLimits& limits() const { return limits_; }
@@ -48,7 +50,10 @@ class Controller {
   std::atomic<uint32_t> kato_ms;               // Keep Alive Timer, 0 = disabled
   std::atomic<uint32_t> async_event_config{0};
   std::atomic<bool> write_cache_enabled{true};
-  std::atomic<uint32_t> outstanding_aers{0};   // held Asynchronous Event Requests
+  // Asynchronous Event Configuration bits (§5.27.1.7, Figure 323).
+  static constexpr uint32_t kAecNamespaceAttribute = 1u << 8;
+  static constexpr uint32_t kAecDiscoveryLogChange = 1u << 31;
+  AsyncEvents& events() { return events_; }
   // Number of Queues: grants min(requested, limit) and returns it 0-based (NSQA | NCQA << 16).
   uint32_t grant_queues(uint32_t requested_dw11);
   uint32_t granted_queues() const { return granted_queues_.load(); }
@@ -67,7 +72,8 @@ class Controller {
 
  private:
   const uint16_t cntlid_;
-  Subsystem* const subsystem_;
+  const std::shared_ptr<Subsystem> subsystem_;  // kept alive while a removed subsystem's controllers end
+  AsyncEvents events_;
   const std::string hostnqn_;
   const ControllerLimits limits_;
   std::atomic<uint32_t> cc_{0}, csts_{0};
@@ -81,11 +87,13 @@ class Controller {
 class ControllerRegistry {
  public:
   // A new controller with a free ID (1..0xFFEF, NVMe Base 2.0 §5.15.2.2), or nullptr if none is free.
-  std::shared_ptr<Controller> create(Subsystem* subsystem, const std::string& hostnqn, ControllerLimits limits,
+  std::shared_ptr<Controller> create(std::shared_ptr<Subsystem> subsystem, const std::string& hostnqn, ControllerLimits limits,
                                      uint32_t kato_ms);
   // The live controller `cntlid` if it belongs to that subsystem and host.
   std::shared_ptr<Controller> find(uint16_t cntlid, const Subsystem* subsystem, const std::string& hostnqn);
   void remove(uint16_t cntlid);
+  // The live controllers (for events and subsystem removal).
+  std::vector<std::shared_ptr<Controller>> all();
   // Kills controllers whose keep-alive timer expired; called periodically.
   void expire_keep_alive();
 

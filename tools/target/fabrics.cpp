@@ -60,7 +60,7 @@ Reply handle_connect(TargetContext& ctx, const wire::Sqe& sqe, std::span<const u
   const uint16_t cntlid = wire::get_le16(data.data() + kDataCntlidOffset);
 
   const bool discovery = subnqn == wire::kDiscoveryNqn;
-  Subsystem* sub = discovery ? nullptr : ctx.find_subsystem(subnqn);
+  std::shared_ptr<Subsystem> sub = discovery ? nullptr : ctx.find_subsystem(subnqn);
   if (!discovery && !sub) {
     log::warn("connect from {}: unknown subsystem '{}'", hostnqn, subnqn);
     return invalid_parameter(kDataSubnqnOffset, true);
@@ -84,7 +84,7 @@ Reply handle_connect(TargetContext& ctx, const wire::Sqe& sqe, std::span<const u
     if (!ctrl) return failure(kConnectControllerBusy);
   } else {
     if (discovery) return invalid_parameter(kSqeQidOffset, false);
-    ctrl = ctx.controllers.find(cntlid, sub, hostnqn);
+    ctrl = ctx.controllers.find(cntlid, sub.get(), hostnqn);
     if (!ctrl) return invalid_parameter(kDataCntlidOffset, true);
     if (!ctrl->ready()) return failure(dnr(kCommandSequenceError));
   }

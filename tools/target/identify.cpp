@@ -59,7 +59,11 @@ std::vector<uint8_t> identify_controller(const Controller& ctrl, const Options& 
   id.sqes = 0x66;
   id.cqes = 0x44;
   id.maxcmd = htole16(o.queue_size);
-  id.nn = htole32(sub ? uint32_t(sub->namespaces.size()) : 0);
+  // NN: the largest NSID namespaces may be added with at runtime (not the count).
+  id.nn = htole32(sub ? kMaxNsid : 0);
+  // OAES (Figure 275): Namespace Attribute Notices (bit 8) on I/O controllers,
+  // Discovery Log Page Change Notices (bit 31) on discovery controllers.
+  id.oaes = htole32(sub ? Controller::kAecNamespaceAttribute : Controller::kAecDiscoveryLogChange);
   if (sub) {
     id.oncs = htole16((1u << 2) | (1u << 3));  // Dataset Management, Write Zeroes
     id.vwc = 0x7;  // volatile write cache present; Flush with NSID FFFFFFFFh supported
@@ -81,8 +85,10 @@ std::vector<uint8_t> identify_controller(const Controller& ctrl, const Options& 
   return as_bytes(id);
 }
 
-std::vector<uint8_t> identify_namespace(const Namespace& ns, bool read_only) {
+std::vector<uint8_t> identify_namespace(const Namespace* nsp, bool read_only) {
   nvme_id_ns id{};
+  if (!nsp) return as_bytes(id);  // NVMe Base 2.0 §5.17.2.1: inactive NSID, zero filled
+  const Namespace& ns = *nsp;
   id.nsze = id.ncap = id.nuse = htole64(ns.lba_count);
   id.nlbaf = 0;  // one LBA format
   id.flbas = 0;
@@ -95,14 +101,12 @@ std::vector<uint8_t> identify_namespace(const Namespace& ns, bool read_only) {
   return as_bytes(id);
 }
 
-std::vector<uint8_t> active_namespace_list(const Subsystem& sub, uint32_t after) {
+std::vector<uint8_t> active_namespace_list(const NamespaceTable& namespaces, uint32_t after) {
   std::vector<uint8_t> out(kIdentifyLen);
   size_t n = 0;
-  for (const auto& ns : sub.namespaces) {
-    if (ns.nsid <= after) continue;
-    if (n == kIdentifyLen / 4) break;
-    wire::put_le32(out.data() + 4 * n++, ns.nsid);
-  }
+  namespaces.for_each([&](const Namespace& ns) {
+    if (ns.nsid > after && n < kIdentifyLen / 4) wire::put_le32(out.data() + 4 * n++, ns.nsid);
+  });
   return out;
 }
 

@@ -16,10 +16,10 @@ inline constexpr uint8_t kAerl = 3;
 
 // CNS 01h: Identify Controller, with the NVMe-oF fields (NVMe-oF 1.1 §4.1).
 std::vector<uint8_t> identify_controller(const Controller& ctrl, const Options& o);
-// CNS 00h: Identify Namespace (NVM Command Set 1.0 §4.1.5.1).
-std::vector<uint8_t> identify_namespace(const Namespace& ns, bool read_only);
+// CNS 00h: Identify Namespace (NVM Command Set 1.0 §4.1.5.1); an inactive NSID (null) gets zeros.
+std::vector<uint8_t> identify_namespace(const Namespace* ns, bool read_only);
 // CNS 02h: active NSIDs greater than `after`, ascending, at most 1024.
-std::vector<uint8_t> active_namespace_list(const Subsystem& sub, uint32_t after);
+std::vector<uint8_t> active_namespace_list(const NamespaceTable& namespaces, uint32_t after);
 // CNS 03h: Namespace Identification Descriptor list: NGUID, UUID, CSI.
 std::vector<uint8_t> namespace_descriptors(const Namespace& ns);
 

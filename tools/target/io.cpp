@@ -16,8 +16,9 @@ constexpr uint32_t kAttributeDeallocate = 1u << 2; // DSM CDW11.AD
 constexpr uint32_t kBroadcastNsid = 0xFFFFFFFF;
 
 // Namespace and LBA range of a command (SLBA CDW10/11, NLB 0-based CDW12 15:0).
-uint16_t resolve_range(Controller& ctrl, const wire::Sqe& sqe, Namespace*& ns, uint64_t& slba, uint64_t& nlb) {
-  ns = ctrl.subsystem()->find_namespace(sqe.nsid());
+uint16_t resolve_range(const NamespaceTable& nss, const wire::Sqe& sqe, const Namespace*& ns, uint64_t& slba,
+                       uint64_t& nlb) {
+  ns = nss.find(sqe.nsid());
   if (!ns) return dnr(kInvalidNamespace);
   slba = (uint64_t(sqe.cdw(11)) << 32) | sqe.cdw(10);
   nlb = uint64_t(sqe.cdw(12) & 0xFFFF) + 1;
@@ -25,20 +26,24 @@ uint16_t resolve_range(Controller& ctrl, const wire::Sqe& sqe, Namespace*& ns, u
   return kSuccess;
 }
 
-uint16_t flush(Controller& ctrl, uint32_t nsid) {
-  auto& namespaces = ctrl.subsystem()->namespaces;
-  if (nsid != kBroadcastNsid && !ctrl.subsystem()->find_namespace(nsid)) return dnr(kInvalidNamespace);
-  for (auto& ns : namespaces) {
-    if (nsid != kBroadcastNsid && ns.nsid != nsid) continue;
-    if (int rc = ns.storage->flush()) return status_from_errno(rc, true);
+uint16_t flush(const NamespaceTable& nss, uint32_t nsid) {
+  if (nsid != kBroadcastNsid) {
+    const Namespace* ns = nss.find(nsid);
+    if (!ns) return dnr(kInvalidNamespace);
+    if (int rc = ns->storage->flush()) return status_from_errno(rc, true);
+    return kSuccess;
   }
-  return kSuccess;
+  int rc = 0;
+  nss.for_each([&](const Namespace& ns) {
+    if (rc == 0) rc = ns.storage->flush();
+  });
+  return rc ? status_from_errno(rc, true) : kSuccess;
 }
 
-uint16_t write_zeroes(Controller& ctrl, const wire::Sqe& sqe, bool read_only) {
-  Namespace* ns;
+uint16_t write_zeroes(Controller& ctrl, const NamespaceTable& nss, const wire::Sqe& sqe, bool read_only) {
+  const Namespace* ns;
   uint64_t slba, nlb;
-  if (uint16_t st = resolve_range(ctrl, sqe, ns, slba, nlb)) return st;
+  if (uint16_t st = resolve_range(nss, sqe, ns, slba, nlb)) return st;
   if (read_only) return dnr(status::kNamespaceWriteProtected);
   const bool deallocate = sqe.cdw(12) & kDeallocateBit;
   if (int rc = ns->storage->write_zeroes(slba << ns->lba_shift, nlb << ns->lba_shift, deallocate))
@@ -50,8 +55,9 @@ uint16_t write_zeroes(Controller& ctrl, const wire::Sqe& sqe, bool read_only) {
 
 // Dataset Management (NVM Command Set 1.0 §3.2.3): NR CDW10 7:0 (0-based)
 // ranges of 16 bytes; only the Deallocate attribute does anything.
-uint16_t dataset_management(Controller& ctrl, const wire::Sqe& sqe, std::span<const uint8_t> data, bool read_only) {
-  Namespace* ns = ctrl.subsystem()->find_namespace(sqe.nsid());
+uint16_t dataset_management(const NamespaceTable& nss, const wire::Sqe& sqe, std::span<const uint8_t> data,
+                            bool read_only) {
+  const Namespace* ns = nss.find(sqe.nsid());
   if (!ns) return dnr(kInvalidNamespace);
   const size_t ranges = (sqe.cdw(10) & 0xFF) + 1;
   if (data.size() < ranges * sizeof(nvme_dsm_range)) return dnr(kDataSglLengthInvalid);
@@ -81,10 +87,11 @@ uint16_t status_from_errno(int negative_errno, bool write) {
   return kInternalError;
 }
 
-uint16_t resolve_read_write(Controller& ctrl, const wire::Sqe& sqe, bool read_only, Extent& extent) {
-  Namespace* ns;
+uint16_t resolve_read_write(Controller& ctrl, const NamespaceTable& nss, const wire::Sqe& sqe, bool read_only,
+                            Extent& extent) {
+  const Namespace* ns;
   uint64_t slba, nlb;
-  if (uint16_t st = resolve_range(ctrl, sqe, ns, slba, nlb)) return st;
+  if (uint16_t st = resolve_range(nss, sqe, ns, slba, nlb)) return st;
   const bool write = sqe.opcode() == kOpWrite;
   if (write && read_only) return dnr(status::kNamespaceWriteProtected);
   extent.storage = ns->storage.get();
@@ -94,11 +101,12 @@ uint16_t resolve_read_write(Controller& ctrl, const wire::Sqe& sqe, bool read_on
   return kSuccess;
 }
 
-uint16_t execute_io(Controller& ctrl, const wire::Sqe& sqe, std::span<const uint8_t> data, bool read_only) {
+uint16_t execute_io(Controller& ctrl, const NamespaceTable& nss, const wire::Sqe& sqe, std::span<const uint8_t> data,
+                    bool read_only) {
   switch (sqe.opcode()) {
-    case kOpFlush: return flush(ctrl, sqe.nsid());
-    case kOpWriteZeroes: return write_zeroes(ctrl, sqe, read_only);
-    case kOpDatasetManagement: return dataset_management(ctrl, sqe, data, read_only);
+    case kOpFlush: return flush(nss, sqe.nsid());
+    case kOpWriteZeroes: return write_zeroes(ctrl, nss, sqe, read_only);
+    case kOpDatasetManagement: return dataset_management(nss, sqe, data, read_only);
     default: return dnr(kInvalidOpcode);
   }
 }

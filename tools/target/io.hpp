@@ -26,9 +26,12 @@ struct Extent {
 
 // Checks a Read or Write (namespace, LBA range, write protection) and fills
 // `extent`; returns the status to complete with when it is not 0.
-uint16_t resolve_read_write(Controller& ctrl, const wire::Sqe& sqe, bool read_only, Extent& extent);
+// `namespaces` is the queue's snapshot of the subsystem's namespace table.
+uint16_t resolve_read_write(Controller& ctrl, const NamespaceTable& namespaces, const wire::Sqe& sqe, bool read_only,
+                            Extent& extent);
 
 // Flush, Write Zeroes, Dataset Management (with its range list in `data`).
-uint16_t execute_io(Controller& ctrl, const wire::Sqe& sqe, std::span<const uint8_t> data, bool read_only);
+uint16_t execute_io(Controller& ctrl, const NamespaceTable& namespaces, const wire::Sqe& sqe,
+                    std::span<const uint8_t> data, bool read_only);
 
 }  // namespace nvmefs::target

@@ -15,7 +15,6 @@ constexpr uint8_t kLidError = 0x01;
 constexpr uint8_t kLidSmart = 0x02;
 constexpr uint8_t kLidFirmwareSlot = 0x03;
 constexpr uint8_t kLidChangedNamespaces = 0x04;
-constexpr size_t kChangedNamespaceListLen = 4096;  // 1024 NSIDs (NVMe Base 2.0 §5.16.1.5)
 constexpr uint8_t kLidDiscovery = 0x70;
 
 constexpr size_t kErrorEntryLen = 64;
@@ -46,13 +45,15 @@ void fill_entry(nvmf_disc_log_entry& e, uint8_t subtype, std::string_view nqn, u
 // NVMe-oF 1.1 §5.3 / NVMe Base 2.0 §5.16.1.23: one entry for this discovery
 // subsystem (subtype 3), then one per subsystem the host may access (subtype 2).
 std::vector<uint8_t> discovery_log(const TargetContext& ctx, const Controller& ctrl, const LocalAddress& local) {
+  uint64_t genctr = 0;
   std::vector<const Subsystem*> visible;
-  for (const auto& s : ctx.subsystems)
+  const auto subsystems = ctx.subsystems.all(genctr);
+  for (const auto& s : subsystems)
     if (s->host_allowed(ctrl.hostnqn())) visible.push_back(s.get());
   const size_t records = visible.size() + 1;
   std::vector<uint8_t> out(sizeof(nvmf_discovery_log) + records * sizeof(nvmf_disc_log_entry));
   auto* log = reinterpret_cast<nvmf_discovery_log*>(out.data());
-  log->genctr = htole64(1);  // the configuration never changes while running
+  log->genctr = htole64(genctr);  // moves on every subsys-add / subsys-remove
   log->numrec = htole64(records);
   log->recfmt = 0;
   const uint16_t asqsz = ctx.options.queue_size;
@@ -86,19 +87,19 @@ std::vector<uint8_t> firmware_slot_log() {
 
 }  // namespace
 
-bool build_log_page(uint8_t lid, const TargetContext& ctx, const Controller& ctrl, const LocalAddress& local,
+bool build_log_page(uint8_t lid, const TargetContext& ctx, Controller& ctrl, const LocalAddress& local, bool rae,
                     std::vector<uint8_t>& out) {
   if (ctrl.is_discovery()) {
     if (lid != kLidDiscovery) return false;
     out = discovery_log(ctx, ctrl, local);
+    ctrl.events().discovery_log_read(rae);
     return true;
   }
   switch (lid) {
     case kLidError: out.assign(kErrorEntryLen, 0); return true;  // ELPE 0: one entry, no errors recorded
     case kLidSmart: out = smart_log(); return true;
     case kLidFirmwareSlot: out = firmware_slot_log(); return true;
-    // Namespaces never change while the target runs: an empty list.
-    case kLidChangedNamespaces: out.assign(kChangedNamespaceListLen, 0); return true;
+    case kLidChangedNamespaces: out = ctrl.events().changed_namespace_log(rae); return true;
     default: return false;  // ANA and the rest: Invalid Log Page
   }
 }

@@ -16,8 +16,9 @@ struct LocalAddress {
 };
 
 // The whole log page `lid` for this controller, or false if the controller
-// does not have it (Invalid Log Page).
-bool build_log_page(uint8_t lid, const TargetContext& ctx, const Controller& ctrl, const LocalAddress& local,
+// does not have it (Invalid Log Page). Reading 04h or 70h with `rae` (Retain
+// Asynchronous Event) false re-enables the notice of that log (§5.16.1).
+bool build_log_page(uint8_t lid, const TargetContext& ctx, Controller& ctrl, const LocalAddress& local, bool rae,
                     std::vector<uint8_t>& out);
 
 }  // namespace nvmefs::target

@@ -37,6 +37,8 @@ the discovery controller (nqn.2014-08.org.nvmexpress.discovery).
   --queue-size N          entries per queue, CAP.MQES + 1 (default 128)
   --inline-data BYTES     in-capsule data size of I/O queues, a multiple of 16 (default 16K; admin: 8K)
   --maxh2cdata BYTES      largest H2CData PDU the host may send (default 1M)
+  --control SOCKET        accept runtime changes on this unix socket (created at start, removed
+                          at exit); see "Runtime changes" below
   --model TEXT            model number (default nvmefs-target)
   --serial TEXT           serial number (default derived from the subsystem NQN)
   --tls                   TLS 1.3 only (NVMe/TCP TP 8011, PSK; plain NVMe/TCP hosts are turned away)
@@ -64,13 +66,25 @@ constexpr const char* kUsageEnd = R"(  --fault-digest-error N        after N I/O
                                 (needs data digests)
 
 Runs in the foreground until SIGTERM or SIGINT; prints "listening on HOST:PORT" when ready.
+
+Runtime changes (on a target started with --control SOCKET):
+  nvmefs-target --control SOCKET ctl COMMAND [ARGS...]
+sends one command, prints the reply and exits 0, or prints one error line and exits 1:
+  ns-add [--nqn NQN] NSID PATH[:SIZE]|ram:SIZE   add namespace NSID (1..1024), --ns syntax
+  ns-remove [--nqn NQN] NSID                     remove namespace NSID
+  ns-resize [--nqn NQN] NSID SIZE                new size (a file is truncated or extended;
+                                                 a ram namespace up to its first size)
+  subsys-add NQN [--ns SPEC]...                  add a subsystem (namespaces 1, 2, ...)
+  subsys-remove NQN                              remove a subsystem, dropping its controllers
+--nqn defaults to the first subsystem. Hosts get Namespace Attribute Changed and
+Discovery Log Page Change asynchronous events.
 )";
 
 enum OptId : int {
   kListen = 256, kNqn, kNs, kAllowHost, kReadOnly, kLbaSize, kMdts, kMaxQueues, kQueueSize, kInlineData,
   kMaxH2cData, kModel, kSerial, kFaultCloseAfter, kFaultDelayMs, kFaultRefuseConnect, kFaultMalformed,
   kFaultMalformedKind, kFaultDigestError, kTls, kTlsKey, kTlsKeyFile, kDhchapKey, kDhchapCtrlKey, kDhchapHash,
-  kDhchapDhgroup,
+  kDhchapDhgroup, kControl,
 };
 
 const option kLongOptions[] = {
@@ -94,6 +108,7 @@ const option kLongOptions[] = {
     {"dhchap-ctrl-key", required_argument, nullptr, kDhchapCtrlKey},
     {"dhchap-hash", required_argument, nullptr, kDhchapHash},
     {"dhchap-dhgroup", required_argument, nullptr, kDhchapDhgroup},
+    {"control", required_argument, nullptr, kControl},
     {"verbose", no_argument, nullptr, 'v'},
     {"help", no_argument, nullptr, 'h'},
     {"fault-close-after", required_argument, nullptr, kFaultCloseAfter},
@@ -133,7 +148,7 @@ void parse_listen(const std::string& arg, Options& o) {
 
 // PATH[:SIZE] or ram:SIZE. The suffix is a size only if it parses as one,
 // so paths containing ':' still work without a size.
-NamespaceSpec parse_ns(const std::string& arg) {
+NamespaceSpec parse_ns_spec(const std::string& arg) {
   NamespaceSpec ns;
   ns.path = arg;
   if (auto colon = arg.rfind(':'); colon != std::string::npos) {
@@ -202,6 +217,9 @@ std::shared_ptr<const DhchapConfig> parse_dhchap(const std::string& key, const s
 
 }  // namespace
 
+NamespaceSpec parse_namespace_spec(const std::string& arg) { return parse_ns_spec(arg); }
+void check_nqn_syntax(const char* what, const std::string& nqn) { check_nqn(what, nqn); }
+
 Options parse_options(int argc, char** argv) {
   Options o;
   bool tls = false;
@@ -223,7 +241,7 @@ Options parse_options(int argc, char** argv) {
         break;
       case kNs:
         if (o.subsystems.empty()) bad("--ns must follow the --nqn of its subsystem");
-        o.subsystems.back().namespaces.push_back(parse_ns(optarg));
+        o.subsystems.back().namespaces.push_back(parse_ns_spec(optarg));
         break;
       case kAllowHost:
         check_nqn(name, optarg);
@@ -241,6 +259,10 @@ Options parse_options(int argc, char** argv) {
       case kMaxH2cData: o.maxh2cdata = uint32_t(size_arg(name, optarg, 4096, 64u << 20)); break;
       case kModel: o.model = optarg; break;
       case kSerial: o.serial = optarg; break;
+      case kControl:
+        if (!*optarg) bad("--control: empty socket path");
+        o.control_socket = optarg;
+        break;
       case kTls: tls = true; break;
       case kTlsKey: tls_key_text = optarg; break;
       case kTlsKeyFile: tls_key_text = read_secret_file(optarg); break;

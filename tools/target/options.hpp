@@ -49,6 +49,9 @@ struct Options {
   std::shared_ptr<const DhchapConfig> dhchap;
 
   FaultOptions faults;
+
+  // --control SOCKET: a unix socket for runtime changes (control_server.hpp); empty = none.
+  std::string control_socket;
 };
 
 // Admin queue in-capsule data size (as Linux nvmet: 8 KiB, enough for Connect).
@@ -57,5 +60,10 @@ inline constexpr uint32_t kAdminInlineData = 8192;
 // Parses argv; throws nvmefs::Error with one line on bad input. Prints the
 // help and exits 0 for --help.
 Options parse_options(int argc, char** argv);
+
+// One namespace spec as --ns takes it: PATH[:SIZE] or ram:SIZE. Throws nvmefs::Error.
+NamespaceSpec parse_namespace_spec(const std::string& arg);
+// NQN rules (NVMe Base 2.0 §4.5); `what` names the argument in the error. Throws nvmefs::Error.
+void check_nqn_syntax(const char* what, const std::string& nqn);
 
 }  // namespace nvmefs::target

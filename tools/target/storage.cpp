@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -53,6 +54,13 @@ class FileStorage final : public Storage {
 
   int flush() override { return ::fdatasync(fd_) == 0 ? 0 : -errno; }
 
+  void resize(uint64_t bytes) override {
+    if (block_device_) throw Error(fmt::format("{}: a block device cannot be resized", name()));
+    if (::ftruncate(fd_, off_t(bytes)) != 0)
+      throw Error(fmt::format("{}: cannot set size {}: {}", name(), bytes, std::strerror(errno)));
+    set_size(bytes);
+  }
+
   int write_zeroes(uint64_t offset, uint64_t len, bool deallocate) override {
     if (!block_device_) {
       int mode = deallocate ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
@@ -82,16 +90,31 @@ class FileStorage final : public Storage {
 
 class MemoryStorage final : public Storage {
  public:
-  MemoryStorage(uint64_t size, uint8_t* mem) : Storage(fmt::format("ram:{}", size), size), mem_(mem) {}
-  ~MemoryStorage() override { ::munmap(mem_, size_bytes()); }
+  MemoryStorage(uint64_t size, uint8_t* mem) : Storage(fmt::format("ram:{}", size), size), mem_(mem), capacity_(size) {}
+  ~MemoryStorage() override { ::munmap(mem_, capacity_); }
 
   int read(void* buf, size_t len, uint64_t offset) override { std::memcpy(buf, mem_ + offset, len); return 0; }
   int write(const void* buf, size_t len, uint64_t offset) override { std::memcpy(mem_ + offset, buf, len); return 0; }
   int flush() override { return 0; }
   int write_zeroes(uint64_t offset, uint64_t len, bool) override { std::memset(mem_ + offset, 0, len); return 0; }
 
+  // The mapping stays as created (queues may still use it): a memory
+  // namespace shrinks, and grows back at most to its first size.
+  void resize(uint64_t bytes) override {
+    if (bytes > capacity_)
+      throw Error(fmt::format("{}: a memory namespace cannot grow beyond its first size ({} bytes)", name(), capacity_));
+    const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
+    const uint64_t keep = (bytes + page - 1) / page * page;
+    if (bytes < size_bytes()) {
+      std::memset(mem_ + bytes, 0, size_t(std::min(keep, capacity_) - bytes));
+      if (keep < capacity_) ::madvise(mem_ + keep, capacity_ - keep, MADV_DONTNEED);  // reads back as zeros
+    }
+    set_size(bytes);
+  }
+
  private:
-  uint8_t* mem_;  // anonymous mapping: pages cost nothing until written
+  uint8_t* mem_;
+  const uint64_t capacity_;  // anonymous mapping: pages cost nothing until written
 };
 
 std::unique_ptr<Storage> open_memory(const NamespaceSpec& spec) {

@@ -2,6 +2,7 @@
 // Thread-safe (positional I/O); every call returns 0 or a negative errno.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -17,20 +18,24 @@ class Storage {
   static std::unique_ptr<Storage> open(const NamespaceSpec& spec, bool read_only);
   virtual ~Storage() = default;
 
-  uint64_t size_bytes() const { return size_; }
+  uint64_t size_bytes() const { return size_.load(std::memory_order_relaxed); }
   const std::string& name() const { return name_; }
   virtual int read(void* buf, size_t len, uint64_t offset) = 0;
   virtual int write(const void* buf, size_t len, uint64_t offset) = 0;
   virtual int flush() = 0;
   // The range reads back as zeros afterwards; `deallocate` frees the space when possible.
   virtual int write_zeroes(uint64_t offset, uint64_t len, bool deallocate) = 0;
+  // Control path: the store becomes `bytes` long (a file is truncated or
+  // extended). Throws nvmefs::Error with one line when it cannot.
+  virtual void resize(uint64_t bytes) = 0;
 
  protected:
   Storage(std::string name, uint64_t size) : name_(std::move(name)), size_(size) {}
+  void set_size(uint64_t bytes) { size_.store(bytes, std::memory_order_relaxed); }
 
  private:
   std::string name_;
-  uint64_t size_;
+  std::atomic<uint64_t> size_;
 };
 
 }  // namespace nvmefs::target

@@ -3,7 +3,6 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "controller.hpp"
 #include "faults.hpp"
@@ -14,16 +13,12 @@ namespace nvmefs::target {
 
 struct TargetContext {
   const Options& options;
-  std::vector<std::unique_ptr<Subsystem>>& subsystems;
+  SubsystemRegistry& subsystems;
   ControllerRegistry& controllers;
   FaultInjector& faults;
   uint16_t port = 0;  // the listener's port (discovery log trsvcid)
 
-  Subsystem* find_subsystem(const std::string& nqn) const {
-    for (auto& s : subsystems)
-      if (s->nqn == nqn) return s.get();
-    return nullptr;
-  }
+  std::shared_ptr<Subsystem> find_subsystem(const std::string& nqn) const { return subsystems.find(nqn); }
 };
 
 }  // namespace nvmefs::target

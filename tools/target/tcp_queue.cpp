@@ -1,5 +1,6 @@
 #include "tcp_queue.hpp"
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -85,6 +86,11 @@ TcpQueue::TcpQueue(TargetContext& ctx, int fd, transport::ByteStream& stream, Lo
 TcpQueue::~TcpQueue() {
   auto& ctrl = binding_.controller;
   if (!ctrl) return;
+  if (event_sender_.joinable()) {
+    ctrl->events().stop();
+    ::shutdown(fd_, SHUT_RDWR);  // a sender blocked on a stuck host gives up
+    event_sender_.join();
+  }
   ctrl->detach_queue(binding_.qid);
   if (binding_.qid == 0) {  // the admin queue's end is the controller's end (NVMe-oF 1.1 §3.3)
     ctrl->kill();
@@ -186,7 +192,8 @@ bool TcpQueue::on_capsule(const CommonHeader& ch) {
   bool digest_ok = true;
   if (len > 0 && !receive_data(in_capsule_.data(), len, ch, digest_ok)) return false;
   if (binding_.controller) {
-    sqhd_ = uint16_t((sqhd_ + 1) % (uint32_t(binding_.sqsize) + 1));
+    sqhd_.store(uint16_t((sqhd_.load(std::memory_order_relaxed) + 1) % (uint32_t(binding_.sqsize) + 1)),
+                std::memory_order_relaxed);
     binding_.controller->touch();
   }
   log::trace("{}: qid {} cid {} opcode {:#x} nsid {} in-capsule {}", peer_, binding_.qid, sqe.cid(), sqe.opcode(),
@@ -245,7 +252,7 @@ bool TcpQueue::dispatch(const wire::Sqe& sqe, std::span<const uint8_t> in_capsul
       if (dir == DataDir::ControllerToHost) return execute(sqe, {}, len, io_number);
       if (binding_.qid != 0 && sqe.opcode() == kOpWrite) {
         Extent extent;
-        if (uint16_t st = resolve_read_write(*binding_.controller, sqe, ctx_.options.read_only, extent))
+        if (uint16_t st = resolve_read_write(*binding_.controller, namespaces(), sqe, ctx_.options.read_only, extent))
           return complete_io(cid, st, io_number);
         if (extent.length != len) return complete_io(cid, dnr(kDataSglLengthInvalid), io_number);
         return start_transfer(sqe, len, &extent, io_number);
@@ -273,7 +280,7 @@ bool TcpQueue::execute_fabrics(const wire::Sqe& sqe, std::span<const uint8_t> da
     Reply r = handle_connect(ctx_, sqe, data, fd_, binding);
     if (r.status == kSuccess) {
       binding_ = std::move(binding);
-      sqhd_ = uint16_t(1 % (uint32_t(binding_.sqsize) + 1));
+      sqhd_.store(uint16_t(1 % (uint32_t(binding_.sqsize) + 1)), std::memory_order_relaxed);
       transfers_.resize(size_t(binding_.sqsize) + 1);
       free_ttags_.clear();
       for (size_t i = transfers_.size(); i-- > 0;) free_ttags_.push_back(uint16_t(i));
@@ -297,9 +304,10 @@ bool TcpQueue::execute_io_command(const wire::Sqe& sqe, std::span<const uint8_t>
   Controller& ctrl = *binding_.controller;
   const uint16_t cid = sqe.cid();
   if (sqe.opcode() != kOpRead && sqe.opcode() != kOpWrite)
-    return complete_io(cid, execute_io(ctrl, sqe, data, ctx_.options.read_only), io_number);
+    return complete_io(cid, execute_io(ctrl, namespaces(), sqe, data, ctx_.options.read_only), io_number);
   Extent e;
-  if (uint16_t st = resolve_read_write(ctrl, sqe, ctx_.options.read_only, e)) return complete_io(cid, st, io_number);
+  if (uint16_t st = resolve_read_write(ctrl, namespaces(), sqe, ctx_.options.read_only, e))
+    return complete_io(cid, st, io_number);
   if (e.length != data_len) return complete_io(cid, dnr(kDataSglLengthInvalid), io_number);
   if (sqe.opcode() == kOpRead) return send_read(sqe, e, io_number);
   int rc = e.storage->write(data.data(), data.size(), e.offset);
@@ -393,6 +401,7 @@ bool TcpQueue::finish_transfer(uint16_t ttag) {
   Transfer& t = transfers_[ttag];
   t.active = false;
   free_ttags_.push_back(ttag);
+  if (!retired_tables_.empty() && free_ttags_.size() == transfers_.size()) retired_tables_.clear();
   const wire::Sqe sqe = t.sqe;
   if (t.status != kSuccess) return complete_io(sqe.cid(), t.status, t.io_number);
   if (t.extent.storage) {  // a Write: the data is already in storage
@@ -444,7 +453,10 @@ bool TcpQueue::send_read(const wire::Sqe& sqe, const Extent& e, uint64_t io_numb
 }
 
 bool TcpQueue::reply(const wire::Sqe& sqe, Reply r, uint32_t data_len) {
-  if (r.hold) return true;
+  if (r.hold) {
+    if (!event_sender_.joinable()) start_event_sender();
+    return true;
+  }
   if (r.status == kSuccess && !r.data.empty() && data_len > 0) {
     size_t n = std::min<size_t>(r.data.size(), data_len);
     if (!send_c2h_data(sqe.cid(), 0, {r.data.data(), n}, true, false, 0)) return false;
@@ -456,7 +468,7 @@ bool TcpQueue::complete(uint16_t cid, uint16_t status, uint32_t dw0, uint32_t dw
   wire::Cqe cqe;
   cqe.set_dw0(dw0);
   cqe.set_dw1(dw1);
-  cqe.set_sqhd(sqhd_);
+  cqe.set_sqhd(sqhd_.load(std::memory_order_relaxed));
   cqe.set_sqid(binding_.qid);
   cqe.set_cid(cid);
   cqe.set_status(status);
@@ -520,7 +532,7 @@ bool TcpQueue::send_malformed_c2h_data(DataHeader h, std::span<const uint8_t> da
 bool TcpQueue::send_malformed_resp(uint16_t cid, MalformedKind kind) {
   log::info("fault injection: CapsuleResp with {} for cid {}", malformed_kind_name(kind), cid);
   wire::Cqe cqe;
-  cqe.set_sqhd(sqhd_);
+  cqe.set_sqhd(sqhd_.load(std::memory_order_relaxed));
   cqe.set_sqid(binding_.qid);
   cqe.set_cid(kind == MalformedKind::UnknownCidResp ? uint16_t(~cid) : cid);
   const size_t n = encode_capsule_resp(cqe, digests_, tx_header_);
@@ -541,6 +553,8 @@ bool TcpQueue::send_pdu(size_t header_len, std::span<const uint8_t> data, bool c
     log::error("{}: PDU encoding failed", peer_);
     return false;
   }
+  std::unique_lock send_lock(send_mu_, std::defer_lock);
+  if (send_locked_) send_lock.lock();  // admin queues with an event sender only: I/O queues never lock
   uint8_t digest[kDigestLen];
   iovec iov[3];
   int n = 0;
@@ -557,6 +571,42 @@ bool TcpQueue::send_pdu(size_t header_len, std::span<const uint8_t> data, bool c
     return false;
   }
   return true;
+}
+
+const NamespaceTable& TcpQueue::namespaces() {
+  Subsystem& sub = *binding_.controller->subsystem();
+  const uint64_t generation = sub.generation();
+  if (generation != ns_generation_) {
+    // A Write may still be receiving data into the old table's storage.
+    if (ns_table_ && free_ttags_.size() != transfers_.size()) retired_tables_.push_back(std::move(ns_table_));
+    ns_table_ = sub.namespaces();
+    ns_generation_ = generation;
+  }
+  return *ns_table_;
+}
+
+void TcpQueue::start_event_sender() {
+  send_locked_ = true;
+  event_sender_ = std::thread([this] { send_async_events(); });
+}
+
+// AER completions (NVMe Base 2.0 §5.2.1): a CapsuleResp with the event in DW0,
+// sent between this queue's own PDUs (send_mu_), with its own header buffer.
+void TcpQueue::send_async_events() {
+  uint8_t header[kMaxHeaderArea];
+  while (auto event = binding_.controller->events().next()) {
+    wire::Cqe cqe;
+    cqe.set_dw0(event->dw0);
+    cqe.set_sqhd(sqhd_.load(std::memory_order_relaxed));
+    cqe.set_sqid(0);
+    cqe.set_cid(event->cid);
+    cqe.set_status(kSuccess);
+    const size_t n = encode_capsule_resp(cqe, digests_, header);
+    log::debug("{}: asynchronous event {:#x} completes cid {}", peer_, event->dw0, event->cid);
+    iovec iov{header, n};
+    std::lock_guard lock(send_mu_);
+    if (stream_.write_all(&iov, 1) != 0) return;
+  }
 }
 
 // A fatal transport error: C2HTermReq with the offending header, then close (NVMe/TCP 1.0 §3.6.2.5, §3.7).

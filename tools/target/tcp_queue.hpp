@@ -4,8 +4,11 @@
 // commands keep flowing.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <span>
 #include <string>
@@ -76,6 +79,13 @@ class TcpQueue {
   bool fatal(wire::tcp::TermFes fes, uint32_t fei, size_t offending_len);
 
   uint32_t in_capsule_limit() const;
+  // The queue's snapshot of its subsystem's namespaces, refreshed when the
+  // subsystem's generation moved (one atomic load per command otherwise).
+  const NamespaceTable& namespaces();
+  // Admin queue: completes held AERs as events arrive, on its own thread, so
+  // neither the control thread nor this one waits for the other.
+  void start_event_sender();
+  void send_async_events();
 
   TargetContext& ctx_;
   const int fd_;
@@ -91,7 +101,16 @@ class TcpQueue {
 
   QueueBinding binding_;  // set by Connect
   std::optional<QueueAuth> auth_;  // when Connect required authentication
-  uint16_t sqhd_ = 0;
+  std::atomic<uint16_t> sqhd_{0};  // read by the event sender too
+
+  std::shared_ptr<const NamespaceTable> ns_table_;
+  uint64_t ns_generation_ = ~0ull;
+  // Tables replaced while a Write transfer still points into them (its Extent).
+  std::vector<std::shared_ptr<const NamespaceTable>> retired_tables_;
+
+  std::thread event_sender_;
+  bool send_locked_ = false;  // set once event_sender_ runs: PDUs are sent under send_mu_
+  std::mutex send_mu_;
 
   std::vector<Transfer> transfers_;
   std::vector<uint16_t> free_ttags_;
