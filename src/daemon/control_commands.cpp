@@ -93,7 +93,7 @@ Value controller_info(const host::Controller& ctrl) {
 
 Value namespace_identity(const ServedNamespace& s) {
   Value v = Value::object();
-  v.set("path", s.path);
+  v.set("path", s.path());
   v.set("subnqn", s.controller->info().subnqn);
   v.set("nsid", s.ns->nsid());
   v.set("size_bytes", s.ns->info().size_bytes.load());
@@ -104,7 +104,7 @@ Value namespace_identity(const ServedNamespace& s) {
 
 class Commands {
  public:
-  Commands(const Config& cfg, const Attached& a) : cfg_(cfg), a_(a), started_(std::chrono::steady_clock::now()) {}
+  Commands(const Config& cfg, const ServedSet& served) : cfg_(cfg), served_(served), started_(std::chrono::steady_clock::now()) {}
 
   Value operator()(const Value& req) const {
     const std::string& cmd = req.get("cmd").as_string();
@@ -143,9 +143,9 @@ class Commands {
     v.set("cache_block", cfg_.cache.cache_block);
     v.set("read_only", cfg_.fs.read_only);
     Value& ctrls = v.set("controllers", Value::array());
-    for (const auto& c : a_.controllers) ctrls.push(controller_info(*c));
+    for (const auto& c : served_.controllers()) ctrls.push(controller_info(*c));
     Value& nss = v.set("namespaces", Value::array());
-    for (const auto& s : a_.namespaces) nss.push(namespace_identity(s));
+    for (const auto& s : served_.namespaces()) nss.push(namespace_identity(*s));
     return v;
   }
 
@@ -153,12 +153,12 @@ class Commands {
     Value v = header();
     v.set("uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     Value& nss = v.set("namespaces", Value::array());
-    for (const auto& s : a_.namespaces) {
-      Value n = namespace_identity(s);
-      add_recovery(n, *s.controller, "controller_state");
-      n.set("file", layer(*s.front));
-      n.set("network", layer(*s.device));
-      n.set("cache", cache_stats(*s.cache));
+    for (const auto& s : served_.namespaces()) {
+      Value n = namespace_identity(*s);
+      add_recovery(n, *s->controller, "controller_state");
+      n.set("file", layer(*s->front));
+      n.set("network", layer(*s->device));
+      n.set("cache", cache_stats(*s->cache));
       nss.push(std::move(n));
     }
     return v;
@@ -167,25 +167,26 @@ class Commands {
   // Write back + NVMe Flush (the cache's Flush does both), namespace by namespace.
   Value flush() const {
     uint64_t before = 0, after = 0;
-    for (const auto& s : a_.namespaces) before += s.cache->stats().writeback_bytes;
-    for (const auto& s : a_.namespaces) {
-      int rc = submit_and_wait(*s.cache, IoOp::Flush, 0, 0, nullptr);
-      if (rc < 0) throw Error(fmt::format("flush of {} failed: {}", s.path, std::strerror(-rc)));
+    const auto served = served_.namespaces();
+    for (const auto& s : served) before += s->cache->stats().writeback_bytes;
+    for (const auto& s : served) {
+      int rc = submit_and_wait(*s->cache, IoOp::Flush, 0, 0, nullptr);
+      if (rc < 0) throw Error(fmt::format("flush of {} failed: {}", s->path(), std::strerror(-rc)));
     }
-    for (const auto& s : a_.namespaces) after += s.cache->stats().writeback_bytes;
+    for (const auto& s : served) after += s->cache->stats().writeback_bytes;
     Value v = header();
-    v.set("namespaces", uint64_t(a_.namespaces.size()));
+    v.set("namespaces", uint64_t(served.size()));
     v.set("written_back_bytes", after - before);
     return v;
   }
 
   Value drop_cache() const {
     uint64_t before = 0, after = 0;
-    for (const auto& s : a_.namespaces) {
-      before += s.cache->stats().cached_bytes;
-      if (int rc = s.cache->drop(); rc < 0)
-        throw Error(fmt::format("drop-cache of {} failed while writing back: {}", s.path, std::strerror(-rc)));
-      after += s.cache->stats().cached_bytes;
+    for (const auto& s : served_.namespaces()) {
+      before += s->cache->stats().cached_bytes;
+      if (int rc = s->cache->drop(); rc < 0)
+        throw Error(fmt::format("drop-cache of {} failed while writing back: {}", s->path(), std::strerror(-rc)));
+      after += s->cache->stats().cached_bytes;
     }
     Value v = header();
     v.set("dropped_bytes", before > after ? before - after : 0);
@@ -196,17 +197,18 @@ class Commands {
   // connecting one retries at once, a live one is left alone), waits a little
   // for the attempts to settle, and reports each controller's state.
   Value reconnect() const {
-    for (const auto& c : a_.controllers) c->reconnect();
+    const auto controllers = served_.controllers();
+    for (const auto& c : controllers) c->reconnect();
     const auto deadline = std::chrono::steady_clock::now() + kReconnectSettle;
-    auto settled = [this] {
-      for (const auto& c : a_.controllers)
+    auto settled = [&controllers] {
+      for (const auto& c : controllers)
         if (c->state() == host::ControllerState::Connecting) return false;
       return true;
     };
     while (!settled() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(kReconnectPoll);
     Value v = header();
     Value& ctrls = v.set("controllers", Value::array());
-    for (const auto& c : a_.controllers) ctrls.push(controller_info(*c));
+    for (const auto& c : controllers) ctrls.push(controller_info(*c));
     return v;
   }
 
@@ -215,14 +217,14 @@ class Commands {
   static constexpr auto kReconnectPoll = std::chrono::milliseconds(50);
 
   const Config& cfg_;
-  const Attached& a_;
+  const ServedSet& served_;
   std::chrono::steady_clock::time_point started_;
 };
 
 }  // namespace
 
-control::Handler make_control_handler(const Config& cfg, const Attached& attached) {
-  return Commands(cfg, attached);
+control::Handler make_control_handler(const Config& cfg, const ServedSet& served) {
+  return Commands(cfg, served);
 }
 
 }  // namespace nvmefs::daemon

@@ -4,13 +4,13 @@
 
 #include <chrono>
 
-#include "attach.hpp"
+#include "served.hpp"
 #include "nvmefs/control/server.hpp"
 #include "options.hpp"
 
 namespace nvmefs::daemon {
 
-// The handler reads `cfg` and `attached`, which must outlive the server.
-control::Handler make_control_handler(const Config& cfg, const Attached& attached);
+// The handler reads `cfg` and `served`, which must outlive the server.
+control::Handler make_control_handler(const Config& cfg, const ServedSet& served);
 
 }  // namespace nvmefs::daemon

@@ -17,11 +17,13 @@
 #include "attach.hpp"
 #include "control_commands.hpp"
 #include "detach.hpp"
+#include "live_updates.hpp"
 #include "namespace_lock.hpp"
 #include "nvmefs/common/log.hpp"
 #include "nvmefs/control/protocol.hpp"
 #include "nvmefs/fs/fuse_mount.hpp"
 #include "options.hpp"
+#include "stale_mount.hpp"
 
 using namespace nvmefs;
 using namespace nvmefs::daemon;
@@ -57,7 +59,7 @@ bool fuse_conf_allows_other() {
 }
 
 // The control socket for nvmefs-ctl. Without one the mount still works.
-std::unique_ptr<control::ControlServer> start_control_server(const Config& cfg, const Attached& attached) {
+std::unique_ptr<control::ControlServer> start_control_server(const Config& cfg, const ServedSet& served) {
   auto dir = control::socket_dir();
   if (!dir) {
     log::warn("no control socket (XDG_RUNTIME_DIR is not set): nvmefs-ctl cannot reach this mount");
@@ -65,7 +67,7 @@ std::unique_ptr<control::ControlServer> start_control_server(const Config& cfg, 
   }
   try {
     return std::make_unique<control::ControlServer>(control::socket_path(*dir, cfg.mountpoint),
-                                                    make_control_handler(cfg, attached));
+                                                    make_control_handler(cfg, served));
   } catch (const Error& e) {
     log::warn("no control socket: {}", e.what());
     return nullptr;
@@ -90,6 +92,11 @@ int main(int argc, char** argv) {
   // The mount point is checked before connecting, and made absolute (the daemon changes directory).
   char real[PATH_MAX];
   struct stat st{};
+  try {
+    detach_stale_mount(cfg.mountpoint);  // a killed daemon's mount answers ENOTCONN
+  } catch (const Error& e) {
+    return fail(kExitUsage, e.what());
+  }
   if (!realpath(cfg.mountpoint.c_str(), real) || stat(real, &st) != 0)
     return fail(kExitUsage, "mount point '" + cfg.mountpoint + "': " + std::strerror(errno));
   if (!S_ISDIR(st.st_mode)) return fail(kExitUsage, "mount point '" + cfg.mountpoint + "' is not a directory");
@@ -107,25 +114,26 @@ int main(int argc, char** argv) {
     return fail(kExitConnect, e.what());
   }
 
-  std::vector<std::unique_ptr<NamespaceLock>> locks;
+  ServedSet& served = *attached.served;
   std::unique_ptr<fs::FuseMount> mount;
   try {
-    for (const auto& ctrl : attached.controllers)
-      for (const auto& ns : ctrl->namespaces())
-        locks.push_back(std::make_unique<NamespaceLock>(ctrl->info().subnqn, ns->nsid(), kLockWait));
+    for (const auto& s : served.namespaces())
+      s->lock = std::make_unique<NamespaceLock>(s->controller->info().subnqn, s->ns->nsid(), kLockWait);
     mount = std::make_unique<fs::FuseMount>(cfg.mountpoint, std::move(attached.root), cfg.fs);
   } catch (const Error& e) {
     return fail(kExitMount, e.what());
   }
-  auto control = start_control_server(cfg, attached);
+  auto live = std::make_unique<LiveUpdates>(cfg, served, *mount);
+  auto control = start_control_server(cfg, served);
   detach.mounted();
   if (!cfg.debug) log::set_level(log::Level::Info);
   log::info("mounted {} on {}", cfg.fs.fsname, cfg.mountpoint);
 
   int rc = mount->run();  // returns after unmount, write-back and flush
+  live.reset();           // no tree change after this
   control.reset();        // removes the socket
   mount.reset();
-  for (auto& ctrl : attached.controllers) ctrl->disconnect();
+  for (auto& ctrl : served.controllers()) ctrl->disconnect();
   if (rc < 0) {
     log::error("unmounted {}, but writing back cached data failed: {}", cfg.mountpoint, std::strerror(-rc));
     return kExitWriteback;
