@@ -3,7 +3,7 @@
 # runs every suite once:
 #   unit + vm (the Linux kernel target/host in QEMU)        plain build
 #   unit + integration (bundled target, real FUSE mounts)   AddressSanitizer + UBSan build
-#   unit                                                    ThreadSanitizer build
+#   unit + concurrency (integration tests with threads)     ThreadSanitizer build
 #   each libFuzzer target for a short bounded time          clang fuzz build
 # The integration suite runs only in the sanitizer build: it is the one that
 # feeds untrusted bytes through every layer, and CI has 90 minutes on 2 cores.
@@ -38,14 +38,16 @@ if [ "${NVMEFS_SKIP_SANITIZERS:-0}" != 1 ]; then
     --num-processes 1 --timeout-multiplier 3
 fi
 
-# ThreadSanitizer over the unit tests: the concurrent parts (block cache
-# shards and write-back, host queues and the TCP receive thread, the perf
-# engine) run there with real threads. About 6 minutes on 2 cores (build
-# included). Any report fails the run (halt_on_error).
+# ThreadSanitizer over the unit tests and the integration tests tagged
+# 'concurrency': the concurrent parts (block cache shards and write-back, host
+# queues and the TCP receive thread, reconnects under load, the FUSE tree
+# changing while it is read, the perf engine) run there with real threads.
+# Any report fails the run (halt_on_error).
 if [ "${NVMEFS_SKIP_TSAN:-0}" != 1 ]; then
   tools/bootstrap.sh build-tsan -Db_sanitize=thread -Db_lundef=false || exit 1
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-    run_suite "unit tests under ThreadSanitizer" build-tsan --suite unit --num-processes 1 --timeout-multiplier 3
+    run_suite "tests under ThreadSanitizer (unit, concurrency)" build-tsan --suite unit --suite concurrency \
+    --num-processes 1 --timeout-multiplier 3
 fi
 
 if [ "${NVMEFS_SKIP_FUZZ:-0}" != 1 ]; then
