@@ -86,8 +86,13 @@ void LiveUpdates::apply(const host::Controller* ctrl, const host::NamespaceChang
 }
 
 void LiveUpdates::namespace_added(const std::shared_ptr<host::Controller>& ctrl, uint32_t nsid) {
+  if (served_.find(ctrl.get(), nsid)) return;
   auto ns = ctrl->ns(nsid);
-  if (!ns || served_.find(ctrl.get(), nsid)) return;
+  if (!ns) {  // a multipath controller's namespace set is fixed when it connects
+    log::warn("{}: namespace {} appeared on the target; remount to see it (paths: {})", ctrl->info().subnqn, nsid,
+              cfg_.extra_paths.size() + 1);
+    return;
+  }
   auto s = serve_namespace(ctrl, ns, cfg_, dir_of(*ctrl));
   try {
     s->lock = std::make_unique<NamespaceLock>(ctrl->info().subnqn, nsid, kLockWait);
