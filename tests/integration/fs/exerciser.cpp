@@ -23,6 +23,7 @@
 // On a mismatch: the seed, the thread, the operation, the first differing
 // offset and the thread's last operations; exit 1. Exit 2: bad usage or I/O
 // error.
+#include <algorithm>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
@@ -289,7 +290,7 @@ Op Worker::next_op(unsigned index) {
       break;
     }
     case Kind::kSharedRead:  // any range of the shared region; only my stripes are checked
-      op.len = random_len(std::min<uint64_t>(ex_.opts.shared, 256 << 10));
+      op.len = random_len(std::min<uint64_t>({ex_.opts.shared, ex_.opts.max_len, 256 << 10}));  // fits buf_
       op.off = random_in(0, ex_.opts.shared - op.len);
       break;
     case Kind::kEofWrite:

@@ -13,7 +13,8 @@ r=0
 while [ ! -e "$STATE/stop" ]; do
   r=$((r + 1))
   seed=$((RANDOM * 32768 + RANDOM))
-  timeout 300 "$EXERCISER" "$FILE" --seed $seed --threads 2 --ops 150 --max-len 256K --shared 1M \
+  # --foreground: the exerciser stays in this process group, which the caller kills.
+  timeout --foreground -k 10 300 "$EXERCISER" "$FILE" --seed $seed --threads 2 --ops 150 --max-len 256K --shared 1M \
     --dump "$STATE/model.new" >"$STATE/exerciser-round.out" 2>&1
   rc=$?
   if [ $rc != 0 ]; then

@@ -77,7 +77,7 @@ inject() {
   fi
   # Keep the target away for the rest of the hold time (I/O stays blocked meanwhile).
   local rest=$((t_fault + hold_ms - $(now_ms)))
-  [ $rest -gt 0 ] && sleep "$(printf '%d.%03d' $((rest / 1000)) $((rest % 1000)))"
+  [ $rest -gt 0 ] && pause "$(printf '%d.%03d' $((rest / 1000)) $((rest % 1000)))"
   ops0=$(sample_field 4)
   case $type in
     restart) vm_start ;;
@@ -129,7 +129,7 @@ for off in 0 16 32; do
   [ -f "$WORK/fio.region$off" ] || continue
   read -r bs qd seed <"$WORK/fio.region$off"
   timeout 120 fio --name=ref --filename="$WORK/ns1.ref" --offset=${off}M --size=16M --bs="$bs" --iodepth=1 \
-    --rw=randwrite --ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1 --randseed="$seed" \
+    --rw=randwrite --ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 --randseed="$seed" \
     --output="$WORK/fio-ref.out" >/dev/null 2>&1 || fail "regenerating fio region $off"
   regions+=("$off:$bs")
 done

@@ -18,8 +18,9 @@ while [ ! -e "$STATE/stop" ]; do
   bs=$1 qd=$2 off=$(((r % 3) * 16)) seed=$((RANDOM * 32768 + RANDOM + 1))
   r=$((r + 1))
   json=$STATE/fio-round.json
-  timeout 300 fio --name=round$r --filename="$FILE" --offset=${off}M --size=16M --bs="$bs" --iodepth="$qd" \
-    --rw=randwrite --ioengine=libaio --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 --randseed=$seed \
+  # --foreground: fio stays in this process group, which the caller kills.
+  timeout --foreground -k 10 300 fio --name=round$r --filename="$FILE" --offset=${off}M --size=16M --bs="$bs" --iodepth="$qd" \
+    --rw=randwrite --ioengine=libaio --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 --randseed=$seed \
     --output-format=json --output="$json" >"$STATE/fio-round.out" 2>&1
   rc=$?
   what="round $r (bs=$bs qd=$qd off=${off}M seed=$seed)"

@@ -17,7 +17,8 @@ vm_start --fresh
 ok "kernel target VM up ($URI)"
 mount_daemon cache=none,reconnect_delay=1,ctrl_loss_tmo=$CTRL_LOSS,keep_alive_tmo=5
 
-ctrl_state() { timeout 10 "$CTL" list -o json | grep -o '"state":"[a-z]*"' | head -n 1 | cut -d'"' -f4; }
+# This mount's controller state (other mounts may exist: ask by mount point).
+ctrl_state() { timeout 10 "$CTL" stats -o json "$MNT" | grep -o '"controller_state":"[a-z]*"' | head -n 1 | cut -d'"' -f4; }
 
 # Writers: 256 KiB O_DIRECT writes in a loop, each in its own 16 MiB region;
 # the first failing write ends a writer and records when and why.
@@ -28,7 +29,7 @@ for i in $(seq 0 $((WRITERS - 1))); do
             status=none 2>"$out.err"; do
       n=$((n + 1)); echo $n >"$out.count"
     done
-    date +%s%3N >"$out.failed_at"' _ "$i" "$MNT/ns1" "$WORK/writer$i"
+    date +%s%3N >"$out.t" && mv "$out.t" "$out.failed_at"' _ "$i" "$MNT/ns1" "$WORK/writer$i"
 done
 writes() { local c; c=$(cat "$WORK/writer$1.count" 2>/dev/null); echo "${c:-0}"; }
 for i in $(seq 0 $((WRITERS - 1))); do
@@ -64,12 +65,14 @@ grep -q "Input/output error" "$WORK/newio.err" || fail "new read failed without 
 timeout 5 ls -l "$MNT" >/dev/null || fail "ls of the mount does not answer"
 [ "$(timeout 5 stat -c %s "$MNT/ns1")" = $((64 << 20)) ] || fail "stat of ns1 does not answer"
 timeout 10 "$CTL" list >"$WORK/list.out" 2>&1 || fail "nvmefs-ctl list: $(cat "$WORK/list.out")"
-grep -q "$MNT" "$WORK/list.out" && grep -q " dead " "$WORK/list.out" || fail "nvmefs-ctl list: $(cat "$WORK/list.out")"
+# This mount's block: its line, then its controller lines.
+awk -v m="$MNT" '$1 == m { mine = 1; next } /^[^ ]/ { mine = 0 } mine && /controller/ && / dead / { found = 1 }
+                 END { exit !found }' "$WORK/list.out" || fail "nvmefs-ctl list does not show $MNT dead: $(cat "$WORK/list.out")"
 ok "controller dead: new I/O fails with EIO in $took ms; ls, stat and nvmefs-ctl list answer"
 
 # ---- the target returns; only an explicit reconnect brings the mount back ----
 vm_start
-sleep 2   # reconnect_delay x 2: a controller that (wrongly) retried by itself would be live by now
+pause 2   # reconnect_delay x 2: a controller that (wrongly) retried by itself would be live by now
 [ "$(ctrl_state)" = dead ] || fail "controller state '$(ctrl_state)' after the VM returned: a dead controller must wait for reconnect"
 timeout 30 "$CTL" reconnect "$MNT" >"$WORK/reconnect.out" 2>&1 || fail "nvmefs-ctl reconnect: $(cat "$WORK/reconnect.out")"
 grep -q "all controllers live" "$WORK/reconnect.out" || fail "nvmefs-ctl reconnect: $(cat "$WORK/reconnect.out")"

@@ -23,6 +23,8 @@ BG_PGIDS=()   # background workloads, each a process group of its own (setsid)
 TIMELINE=$WORK/timeline   # monitor.py samples: ms state reconnects net_ops net_errors file_errors
 
 now_ms() { date +%s%3N; }
+# pause SECONDS: a sleep that a trapped SIGTERM/SIGINT interrupts at once.
+pause() { sleep "$1" & wait $!; }
 
 stop_workloads() {
   local g
@@ -34,15 +36,16 @@ cleanup() {
   set +e
   stop_workloads
   [ -n "$MONPID" ] && kill "$MONPID" 2>/dev/null
+  # A thawed target lets the daemon finish what is in flight and exit.
+  [ -n "$VM_NAME" ] && [ "$VM_FROZEN" = 1 ] && timeout 10 "$VM" thaw --name "$VM_NAME" >/dev/null 2>&1
   grep -q " $MNT " /proc/mounts && umount -l "$MNT"
   if [ -n "$DPID" ]; then
-    kill "$DPID" 2>/dev/null && timeout 20 tail --pid="$DPID" -f /dev/null
+    # Commands parked for a target that is gone (ctrl_loss_tmo=-1) keep killed
+    # processes' AIO, and so their files, open: the daemon then waits forever.
+    kill "$DPID" 2>/dev/null && timeout 15 tail --pid="$DPID" -f /dev/null
     kill -9 "$DPID" 2>/dev/null
   fi
-  if [ -n "$VM_NAME" ]; then
-    [ "$VM_FROZEN" = 1 ] && timeout 10 "$VM" thaw --name "$VM_NAME" >/dev/null 2>&1
-    timeout 30 "$VM" stop --name "$VM_NAME" >/dev/null 2>&1
-  fi
+  [ -n "$VM_NAME" ] && timeout 30 "$VM" stop --name "$VM_NAME" >/dev/null 2>&1
   wait 2>/dev/null
   if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
 }
@@ -65,6 +68,11 @@ vm_init() {
   shift 2
   VM_ARGS=("$@")
   VM_STATE=${NVMET_VM_RUN:-/tmp/nvmet-vm}/$VM_NAME
+  # A VM of this name left over by a killed run would hold the port.
+  if "$VM" status --name "$VM_NAME" >/dev/null 2>&1; then
+    timeout 10 "$VM" thaw --name "$VM_NAME" >/dev/null 2>&1
+    timeout 30 "$VM" stop --name "$VM_NAME" >>"$WORK/vm.log" 2>&1 || fail "cannot stop the leftover VM $VM_NAME"
+  fi
 }
 # vm_start [--fresh]: returns once the guest printed READY.
 vm_start() {
