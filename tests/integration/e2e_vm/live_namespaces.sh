@@ -14,24 +14,14 @@
 . "$NVMEFS_SRC/tests/integration/fs/e2e_lib.sh"
 VM=${NVMET_VM:?NVMET_VM not set}
 [ -x "$VM" ] || fail "no nvmet-vm at $VM"
-HOLDER=$NVMEFS_SRC/tests/integration/fs/handle_across_changes.py
 NAME=itest-live
 PORT=4525
 STATE=${NVMET_VM_RUN:-/tmp/nvmet-vm}/$NAME
-EXTRA_CLEANUP='[ -n "${HOLD_PID:-}" ] && kill $HOLD_PID 2>/dev/null; "$VM" stop --name $NAME >/dev/null 2>&1'
+EXTRA_CLEANUP='"$VM" stop --name $NAME >/dev/null 2>&1'
+. "$NVMEFS_SRC/tests/integration/fs/live_lib.sh"
 NS2='$CFG/subsystems/$NQN/namespaces/2'
 
 vmctl() { timeout 30 "$VM" ctl --name $NAME "$@"; }
-# wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s.
-wait_for() {
-  local secs=$1 what=$2; shift 2
-  local t0=$SECONDS
-  until "$@"; do ((SECONDS - t0 < secs)) || fail "$what: not within $secs s"; sleep 0.2; done
-}
-size_is() { [ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]; }
-absent() { ! stat "$1" >/dev/null 2>&1; }
-# ask COMMAND: one command to the descriptor holder, its one-line answer in $REPLY.
-ask() { echo "$*" >&"$HIN"; read -r -t 30 -u "$HOUT" REPLY || fail "holder did not answer '$*'"; }
 
 timeout 120 "$VM" start --name $NAME --port $PORT --ns 1:64M --fresh >"$WORK/vm.log" 2>&1 || fail "nvmet-vm start"
 NQN=$(sed -n 's/^nqn=//p' "$STATE/info")
@@ -45,7 +35,7 @@ t0=$(date +%s%N)
 vmctl "truncate -s 32M /tmp/ns2.img && mkdir $NS2 && echo -n /tmp/ns2.img > $NS2/device_path && echo 1 > $NS2/enable" >/dev/null ||
   fail "adding namespace 2 in configfs"
 wait_for 20 "ns2 appears" size_is "$MNT/ns2" $((32 << 20))
-ok "ns2 appeared $(( ($(date +%s%N) - t0) / 1000000 )) ms after it was enabled in configfs"
+ok "ns2 appeared $(ms_since "$t0") ms after it was enabled in configfs"
 head -c 1M /dev/urandom >"$WORK/chunk"
 dd if="$WORK/chunk" of="$MNT/ns2" bs=64K seek=1 conv=notrunc,fsync status=none || fail "write to ns2"
 want=$(md5sum <"$WORK/chunk" | cut -c1-32)
@@ -54,14 +44,12 @@ got=$(vmctl "dd if=/tmp/ns2.img bs=64K skip=1 count=16 2>/dev/null | md5sum" | c
 ok "written through the mount, fsync'd, and found in the guest's backing file"
 
 # ---- 2. it grows under an open descriptor with dirty data ----
-coproc HOLD { exec python3 "$HOLDER" "$MNT/ns2"; }
-HIN=${HOLD[1]} HOUT=${HOLD[0]}
-read -r -t 10 -u "$HOUT" REPLY && [ "$REPLY" = open ] || fail "holder could not open ns2"
+hold_open "$MNT/ns2"
 ask write 4096 8192 7; [ "$REPLY" = ok ] || fail "dirty write before resize: $REPLY"
 t0=$(date +%s%N)
 vmctl "truncate -s 48M /tmp/ns2.img && echo 1 > $NS2/revalidate_size" >/dev/null || fail "growing namespace 2"
 wait_for 20 "ns2 grows to 48 MiB" size_is "$MNT/ns2" $((48 << 20))
-ok "ns2 grew to 48 MiB, seen $(( ($(date +%s%N) - t0) / 1000000 )) ms after revalidate_size"
+ok "ns2 grew to 48 MiB, seen $(ms_since "$t0") ms after revalidate_size"
 ask fstat; [ "$REPLY" = "size $((48 << 20))" ] || fail "fstat on the open descriptor: $REPLY"
 ask check 4096 8192 7; [ "$REPLY" = ok ] || fail "dirty data after resize: $REPLY"
 ask write $((40 << 20)) 65536 8; [ "$REPLY" = ok ] || fail "write in the new range: $REPLY"
@@ -77,8 +65,7 @@ wait_for 20 "ns2 disappears" absent "$MNT/ns2"
 ask check 4096 8192 7; [ "$REPLY" = "err EIO" ] || fail "read on a removed namespace's descriptor: $REPLY (want EIO)"
 ask write 0 4096 9; [ "$REPLY" = "err EIO" ] || fail "write on a removed namespace's descriptor: $REPLY (want EIO)"
 dd if="$MNT/ns1" of=/dev/null bs=1M count=4 status=none || fail "ns1 stopped working"
-exec {HIN}>&-
-wait "$HOLD_PID" 2>/dev/null
+hold_close
 ok "ns2 gone: its descriptor gets EIO, ns1 still works"
 
 # ---- 4. enabled again, with its data ----

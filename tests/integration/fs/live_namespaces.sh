@@ -11,22 +11,12 @@
 #     subsys-add    -> a directory with the subsystem's namespace appears
 #     subsys-remove -> it disappears
 . "$NVMEFS_SRC/tests/integration/fs/e2e_lib.sh"
-HOLDER=$NVMEFS_SRC/tests/integration/fs/handle_across_changes.py
 NQN=nqn.2024-01.io.nvmefs:itest-live
 NQN2=nqn.2024-01.io.nvmefs:itest-live-b
 SOCK=$WORK/target.sock
-EXTRA_CLEANUP='[ -n "${HOLD_PID:-}" ] && kill $HOLD_PID 2>/dev/null'
+. "$NVMEFS_SRC/tests/integration/fs/live_lib.sh"
 
 tctl() { timeout 20 "$TARGET" --control "$SOCK" ctl "$@" >>"$WORK/ctl.log" 2>&1 || fail "nvmefs-target ctl $*"; }
-wait_for() {  # wait_for SECONDS WHAT COMMAND...
-  local secs=$1 what=$2; shift 2
-  local t0=$SECONDS
-  until "$@"; do ((SECONDS - t0 < secs)) || fail "$what: not within $secs s"; sleep 0.1; done
-}
-size_is() { [ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]; }
-absent() { ! stat "$1" >/dev/null 2>&1; }
-ask() { echo "$*" >&"$HIN"; read -r -t 30 -u "$HOUT" REPLY || fail "holder did not answer '$*'"; }
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 start_target "$NQN" --ns "$WORK/ns1.img:16M" --control "$SOCK"
 SUBSYS_URI=$URI
@@ -44,9 +34,7 @@ cmp <(dd if="$WORK/ns2.img" bs=64K skip=3 count=16 status=none) "$WORK/chunk" ||
 ok "ns2 written and fsync'd: in the backing file"
 
 # ---- ns-resize under an open descriptor with dirty data ----
-coproc HOLD { exec python3 "$HOLDER" "$MNT/ns2"; }
-HIN=${HOLD[1]} HOUT=${HOLD[0]}
-read -r -t 10 -u "$HOUT" REPLY && [ "$REPLY" = open ] || fail "holder could not open ns2"
+hold_open "$MNT/ns2"
 ask write 4096 8192 7; [ "$REPLY" = ok ] || fail "dirty write: $REPLY"
 t0=$(date +%s%N)
 tctl ns-resize 2 24M
@@ -72,9 +60,7 @@ ok "ns2 gone $(ms_since "$t0") ms after ns-remove"
 ask check 4096 8192 7; [ "$REPLY" = "err EIO" ] || fail "read on a removed namespace's descriptor: $REPLY (want EIO)"
 ask write 0 4096 9; [ "$REPLY" = "err EIO" ] || fail "write on a removed namespace's descriptor: $REPLY (want EIO)"
 ask fsync; [ "$REPLY" = "err EIO" ] || fail "fsync on a removed namespace's descriptor: $REPLY (want EIO)"
-exec {HIN}>&-
-wait "$HOLD_PID" 2>/dev/null
-HOLD_PID=
+hold_close
 [ "$(ls "$MNT")" = ns1 ] || fail "tree after removal: $(ls "$MNT")"
 dd if="$MNT/ns1" of=/dev/null bs=1M count=4 status=none || fail "ns1 stopped working"
 ok "open descriptor of the removed ns2 gets EIO; ns1 still works"
