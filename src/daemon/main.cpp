@@ -131,6 +131,10 @@ int main(int argc, char** argv) {
 
   int rc = mount->run();  // returns after unmount, write-back and flush
   live.reset();           // no tree change after this
+  // Everything is written back and flushed: a new daemon for these
+  // namespaces need not wait for this one to disconnect and exit.
+  if (rc == 0)
+    for (const auto& s : served.namespaces()) s->lock.reset();
   control.reset();        // removes the socket
   mount.reset();
   for (auto& ctrl : served.controllers()) ctrl->disconnect();

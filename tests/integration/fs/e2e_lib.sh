@@ -39,6 +39,7 @@ ok() { echo "ok - $* (${SECONDS}s)"; }
 # start_target NQN --ns SPEC...: the bundled target on a free port; sets URI.
 start_target() {
   local nqn=$1; shift
+  : >"$WORK/target.log"  # emptied before the background start: the wait below must not read an old line
   "$TARGET" --listen 127.0.0.1:0 --nqn "$nqn" "$@" >"$WORK/target.log" 2>&1 &
   TPID=$!
   for _ in $(seq 50); do grep -q listening "$WORK/target.log" && break; sleep 0.1; done

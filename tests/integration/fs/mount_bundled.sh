@@ -15,12 +15,24 @@ EXT=$WORK/ext4
 mkdir -p "$MNT" "$EXT"
 TPID= DPID= LOOP=
 
+# daemon_of MOUNTPOINT: the PID of the nvmefs daemon serving it (empty if none).
+daemon_of() {
+  local p
+  for p in $(pgrep -x nvmefs); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF " $1 "; then echo "$p"; return 0; fi
+  done
+  return 0
+}
 cleanup() {
   set +e
   grep -q " $EXT " /proc/mounts && umount -l "$EXT"
   [ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
   grep -q " $MNT " /proc/mounts && umount -l "$MNT"
   [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+  # a background daemon left by a failed step would hold its namespace locks
+  local pid
+  pid=$(daemon_of "$MNT")
+  [ -n "$pid" ] && kill -9 $pid 2>/dev/null
   [ -n "$TPID" ] && kill "$TPID" 2>/dev/null && wait "$TPID" 2>/dev/null
   rm -rf "$WORK"
 }
@@ -57,11 +69,16 @@ unmount_fg() {
   DPID=
   [ $rc = 0 ] || fail "daemon exit code $rc"
 }
-# A background daemon holds the namespace locks until its final flush is done:
-# unmount, then wait for the locks (what a remount does too).
+# A background daemon holds the namespace locks until its final flush is done,
+# which may end after umount returns; a remount at once would wait for them,
+# with a warning. So wait here for the old daemon to exit (30 s at most).
 unmount_bg() {
+  local pid
+  pid=$(daemon_of "$MNT")
+  [ -n "$pid" ] || fail "no daemon serves $MNT"
   umount "$MNT" || fail "umount"
   ! mounted || fail "still mounted"
+  timeout 30 tail --pid="$pid" -f /dev/null || fail "the daemon did not exit within 30 s of umount"
 }
 
 head -c $((3 << 20)) /dev/urandom >"$WORK/rand"
@@ -74,7 +91,7 @@ for mode in none writethrough writeback; do
   cmp <(dd if="$MNT/ns1" bs=1M skip=3333 count=$((3 << 20)) iflag=skip_bytes,count_bytes status=none) "$WORK/rand" ||
     fail "$mode: unaligned round trip"
   unmount_bg
-  mount_bg -o cache=$mode   # waits for the old daemon's locks
+  mount_bg -o cache=$mode
   cmp <(dd if="$MNT/ns1" bs=1M skip=3333 count=$((3 << 20)) iflag=skip_bytes,count_bytes status=none) "$WORK/rand" ||
     fail "$mode: data lost across remount"
   dd if=/dev/zero of="$MNT/ns1" bs=1M count=4 conv=notrunc status=none

@@ -42,6 +42,7 @@ bad() {
 start_target() {
   stop_target
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  : >"$WORK/target.log"  # emptied before the background start: the wait below must not read an old line
   "$TARGET" --listen "127.0.0.1:$PORT" --nqn "$NQN" --ns ram:16M "$@" >"$WORK/target.log" 2>&1 &
   TPID=$!
   for _ in $(seq 50); do grep -q listening "$WORK/target.log" && return 0; sleep 0.1; done

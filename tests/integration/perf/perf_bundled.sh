@@ -25,6 +25,7 @@ ok() { echo "ok - $*"; }
 
 # start_target --ns SPEC [TARGET OPTIONS...] : on a free port; sets PORT and URI.
 start_target() {
+  : >"$WORK/target.log"  # emptied before the background start: the wait below must not read an old line
   "$TARGET" --listen 127.0.0.1:0 --nqn "$NQN" "$@" >"$WORK/target.log" 2>&1 &
   TPID=$!
   for _ in $(seq 100); do

@@ -22,6 +22,10 @@ fail() { echo "FAIL: $*" >&2; [[ -f "$WORK/target.err" ]] && tail -20 "$WORK/tar
 # kernel, in the background; waits (10 s at most) for "listening on" and sets
 # TARGET_PID and TARGET_PORT.
 start_target() {
+  # Emptied first: the background shell opens (and truncates) these files only
+  # after the loop below may have read the previous target's "listening on".
+  : >"$WORK/target.out"
+  : >"$WORK/target.err"
   "$TARGET" --listen 127.0.0.1:0 "$@" >"$WORK/target.out" 2>"$WORK/target.err" &
   TARGET_PID=$!
   for _ in $(seq 100); do
