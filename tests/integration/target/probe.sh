@@ -6,7 +6,7 @@
 # enforcement and the fault injection options probe.py can observe.
 source "$(dirname "$0")/lib.sh"
 
-PROBE="$(dirname "${NVMET_VM:?NVMET_VM must point at nvmet-vm}")/probe.py"
+PROBE="$(dirname "${NVMET_VM_REAL:?NVMET_VM_REAL must point at nvmet-vm}")/probe.py"
 [[ -f "$PROBE" ]] || fail "$PROBE not found"
 NQN=nqn.2024-01.io.nvmefs:probe
 HOSTNQN=nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-00000000abcd
